@@ -1,0 +1,212 @@
+package runtime
+
+import (
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// URLError is a proxy URL that breaks the spec's rules. Its text never
+// contains the URL's user information.
+type URLError struct{ Reason string }
+
+func (e *URLError) Error() string { return e.Reason }
+
+func urlErr(format string, args ...any) error {
+	return &URLError{Reason: sprintf(format, args...)}
+}
+
+// ParseURLOptions relaxes ParseURL.
+type ParseURLOptions struct {
+	// AllowInlineCredentials accepts literal user names and passwords in
+	// the URL instead of ${VAR} references.
+	AllowInlineCredentials bool
+}
+
+// ParseURL parses a proxy URL with the spec's rules: scheme http, https,
+// socks4, socks4a, socks5 or socks5h (any case); a host (IPv6 in brackets);
+// an explicit port 1..65535; no path but "/", no query, no fragment;
+// credentials as ${VAR} references unless opts allow literals; socks4 and
+// socks4a take a user id only. The Proxy's Timeout is left zero.
+//
+// Errors are *URLError and never echo user information.
+func ParseURL(raw string, opts ParseURLOptions) (*Proxy, error) {
+	if raw == "" {
+		return nil, urlErr("empty proxy URL")
+	}
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c < 0x21 || c == 0x7f {
+			return nil, urlErr("proxy URL contains a space or control character")
+		}
+	}
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return nil, urlErr("proxy URL needs a scheme, like socks5h://host:port")
+	}
+	scheme, ok := ParseScheme(raw[:i])
+	if !ok {
+		name := raw[:i]
+		if strings.ContainsAny(name, "@:/") || len(name) > 16 {
+			return nil, urlErr("unsupported proxy scheme (want http, https, socks4, socks4a, socks5 or socks5h)")
+		}
+		return nil, urlErr("unsupported proxy scheme %q (want http, https, socks4, socks4a, socks5 or socks5h)", name)
+	}
+	rest := raw[i+3:]
+	p := &Proxy{Scheme: scheme}
+	// Everything before the last '@' is user information, even where a
+	// careless password holds '/', '?' or '#': no part of it may reach an
+	// error message as host, port or path.
+	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+		if err := parseUserinfo(p, rest[:at], opts); err != nil {
+			return nil, err
+		}
+		rest = rest[at+1:]
+	}
+	authority := rest
+	if j := strings.IndexAny(rest, "/?#"); j >= 0 {
+		authority, rest = rest[:j], rest[j:]
+	} else {
+		rest = ""
+	}
+	if err := parseHostPort(p, authority); err != nil {
+		return nil, err
+	}
+	switch {
+	case rest == "" || rest == "/":
+	case rest[0] == '?' || strings.Contains(rest, "?"):
+		return nil, urlErr("proxy URL must not have a query")
+	case rest[0] == '#' || strings.Contains(rest, "#"):
+		return nil, urlErr("proxy URL must not have a fragment")
+	default:
+		return nil, urlErr("proxy URL must not have a path")
+	}
+	return p, nil
+}
+
+func parseUserinfo(p *Proxy, info string, opts ParseURLOptions) error {
+	user, pass, hasPass := strings.Cut(info, ":")
+	if user == "" && !hasPass {
+		return urlErr("proxy URL has an empty user")
+	}
+	if (p.Scheme == SOCKS4 || p.Scheme == SOCKS4A) && hasPass {
+		return urlErr("%s takes a user id only, not a password", p.Scheme)
+	}
+	var err error
+	if p.User, p.UserVar, err = credential(user, "user", opts); err != nil {
+		return err
+	}
+	if p.Password, p.PasswordVar, err = credential(pass, "password", opts); err != nil {
+		return err
+	}
+	return nil
+}
+
+// credential splits one userinfo part into a literal value or a ${VAR} name.
+func credential(s, what string, opts ParseURLOptions) (value, varName string, err error) {
+	if s == "" {
+		return "", "", nil
+	}
+	if strings.HasPrefix(s, "${") && strings.HasSuffix(s, "}") {
+		name := s[2 : len(s)-1]
+		if !ValidVarName(name) {
+			return "", "", urlErr("%s reference must be ${NAME} with NAME of letters, digits and _", what)
+		}
+		return "", name, nil
+	}
+	if strings.Contains(s, "${") {
+		return "", "", urlErr("%s must be a whole ${VAR} reference", what)
+	}
+	if !opts.AllowInlineCredentials {
+		return "", "", urlErr("inline %s not allowed: use a ${VAR} reference (or -allow-inline-credentials)", what)
+	}
+	v, err := url.PathUnescape(s)
+	if err != nil {
+		return "", "", urlErr("%s has an invalid %%-escape", what)
+	}
+	return v, "", nil
+}
+
+// ValidVarName reports whether s is a usable environment variable name.
+func ValidVarName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '_', 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z':
+		case '0' <= c && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func parseHostPort(p *Proxy, hp string) error {
+	if hp == "" {
+		return urlErr("proxy URL needs a host")
+	}
+	var host, port string
+	if hp[0] == '[' {
+		end := strings.IndexByte(hp, ']')
+		if end < 0 {
+			return urlErr("proxy URL has an unclosed [ in its host")
+		}
+		host = hp[1:end]
+		if ip := net.ParseIP(host); ip == nil || ip.To4() != nil && !strings.Contains(host, ":") {
+			return urlErr("proxy host %q in brackets is not an IPv6 address", host)
+		}
+		rest := hp[end+1:]
+		if rest == "" {
+			return urlErr("proxy URL needs an explicit port")
+		}
+		if rest[0] != ':' {
+			return urlErr("unexpected text after ] in the proxy host")
+		}
+		port = rest[1:]
+	} else {
+		j := strings.LastIndexByte(hp, ':')
+		if j < 0 {
+			return urlErr("proxy URL needs an explicit port")
+		}
+		host, port = hp[:j], hp[j+1:]
+		if strings.Contains(host, ":") {
+			return urlErr("IPv6 proxy host must be in brackets")
+		}
+		if host == "" {
+			return urlErr("proxy URL needs a host")
+		}
+		if !validHostName(host) {
+			return urlErr("invalid proxy host %q", host)
+		}
+	}
+	if port == "" {
+		return urlErr("proxy URL needs an explicit port")
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || port[0] == '+' || port[0] == '-' {
+		return urlErr("proxy port is not a number")
+	}
+	if n < 1 || n > 65535 {
+		return urlErr("proxy port %d out of range 1..65535", n)
+	}
+	p.Host, p.Port = host, uint16(n)
+	return nil
+}
+
+func validHostName(h string) bool {
+	if len(h) > 253 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '.', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
+}
