@@ -1,14 +1,27 @@
 package runtime
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
 )
 
 // Dialer opens connections over one route. A nil Proxy dials direct.
-// PLACEHOLDER: the tunnelling implementation replaces this file.
+//
+// Through a proxy, DialContext runs the whole set-up (TCP to the proxy, TLS
+// to an https proxy, authentication, the CONNECT or SOCKS request) within
+// Proxy.SetupTimeout and the caller's context, closes the socket as soon as
+// the context is done, and clears every deadline it set before returning.
+// No goroutine outlives a dial. Errors are *ProxyError.
 type Dialer struct {
 	Proxy     *Proxy
 	Exchange  string    // for errors and logs
@@ -20,13 +33,497 @@ type Dialer struct {
 	}
 	// Logger receives one line per tunnel; nil means slog.Default().
 	Logger *slog.Logger
+	// Resolver looks target names up locally for socks5 and socks4 proxies;
+	// nil means net.DefaultResolver.
+	Resolver *net.Resolver
 }
 
-// DialContext connects to addr through the route.
+// DialContext connects to addr through the route. network is "tcp", "tcp4"
+// or "tcp6" (for a locally resolved name it picks the address family; "tcp"
+// prefers IPv4).
+//
+// The returned connection is the plain *net.TCPConn (or *tls.Conn for an
+// https proxy, or whatever Forward returned) unless the proxy sent bytes
+// right after its reply, or the proxy is optimistic; then it is a wrapper
+// with a NetConn method.
 func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	if d.Proxy == nil {
-		var nd net.Dialer
-		return nd.DialContext(ctx, network, addr)
+		return d.forward().DialContext(ctx, network, addr)
 	}
-	return nil, errors.New("tunnelling not implemented yet")
+	return d.dialProxy(ctx, d.Proxy, network, addr)
+}
+
+var zeroDialer net.Dialer
+
+func (d *Dialer) forward() interface {
+	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
+} {
+	if d.Forward != nil {
+		return d.Forward
+	}
+	return &zeroDialer
+}
+
+func (d *Dialer) logger() *slog.Logger {
+	if d.Logger != nil {
+		return d.Logger
+	}
+	return slog.Default()
+}
+
+// stepError is a set-up failure at a stage, before it becomes a *ProxyError.
+type stepError struct {
+	stage  Stage
+	code   int
+	status int
+	err    error
+}
+
+func (e *stepError) Error() string { return string(e.stage) + ": " + e.err.Error() }
+
+func step(stage Stage, err error) error { return &stepError{stage: stage, err: err} }
+
+// setup is one dial's state.
+type setup struct {
+	d        *Dialer
+	p        *Proxy
+	ctx      context.Context
+	start    time.Time
+	timeout  time.Duration
+	deadline time.Time // effective: the earlier of start+timeout and ctx's
+	own      bool      // deadline is start+timeout, not the caller's
+}
+
+// proxyError turns err into a *ProxyError, mapping a done context or a
+// passed deadline to context.Canceled or a timeout error.
+func (s *setup) proxyError(err error) *ProxyError {
+	se, ok := err.(*stepError)
+	if !ok {
+		se = &stepError{stage: StageReply, err: err}
+	}
+	pe := &ProxyError{
+		Exchange:  s.d.Exchange,
+		Transport: s.d.Transport,
+		Stage:     se.stage,
+		Proxy:     s.p.String(),
+		Code:      se.code,
+		Status:    se.status,
+		Err:       s.cause(se.err),
+	}
+	return pe
+}
+
+// cause maps I/O errors that a done context or a deadline provoked.
+// Protocol errors (a refusal, a malformed reply) are kept as they are.
+func (s *setup) cause(err error) error {
+	var pe *protoError
+	if errors.As(err, &pe) && pe != errProxyClosed {
+		return err
+	}
+	if s.ctx != nil {
+		if cerr := s.ctx.Err(); cerr != nil {
+			if cerr == context.DeadlineExceeded {
+				return s.timeoutErr()
+			}
+			if c := context.Cause(s.ctx); c != nil && c != cerr {
+				return fmt.Errorf("%w: %w", cerr, c)
+			}
+			return cerr
+		}
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		return s.timeoutErr()
+	}
+	return err
+}
+
+func (s *setup) timeoutErr() error {
+	if s.own {
+		return &timeoutError{d: s.timeout}
+	}
+	return &timeoutError{}
+}
+
+func (d *Dialer) configError(p *Proxy, err error) *ProxyError {
+	return &ProxyError{Exchange: d.Exchange, Transport: d.Transport, Stage: StageConfig, Proxy: p.String(), Err: err}
+}
+
+func (d *Dialer) dialProxy(ctx context.Context, p *Proxy, network, addr string) (net.Conn, error) {
+	start := time.Now()
+	t, err := d.check(p, network, addr)
+	if err != nil {
+		return nil, d.configError(p, err)
+	}
+	timeout := p.SetupTimeout()
+	s := &setup{d: d, p: p, start: start, timeout: timeout, deadline: start.Add(timeout), own: true}
+	if dl, ok := ctx.Deadline(); ok && dl.Before(s.deadline) {
+		s.deadline, s.own = dl, false
+	}
+	ctx, cancel := context.WithDeadline(ctx, s.deadline)
+	defer cancel()
+	s.ctx = ctx
+
+	c, err := s.run(network, t)
+	if err != nil {
+		pe := s.proxyError(err)
+		d.logFailure(ctx, p, s, pe)
+		return nil, pe
+	}
+	d.logTunnel(ctx, p, s)
+	return c, nil
+}
+
+// check validates everything that needs no network I/O.
+func (d *Dialer) check(p *Proxy, network, addr string) (target, error) {
+	var t target
+	if err := p.unresolved(); err != nil {
+		return t, err
+	}
+	switch network {
+	case "tcp", "tcp4", "tcp6":
+	default:
+		return t, protoErr("network %q cannot go through a proxy (want tcp)", network)
+	}
+	if p.Scheme < HTTP || p.Scheme > SOCKS5H {
+		return t, protoErr("unsupported proxy scheme %s", p.Scheme)
+	}
+	if p.Host == "" || p.Port == 0 {
+		return t, protoErr("proxy needs a host and a port")
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return t, protoErr("bad target address: want host:port")
+	}
+	if host == "" {
+		return t, protoErr("target host is empty")
+	}
+	if strings.IndexByte(host, '%') >= 0 {
+		return t, protoErr("target with an IPv6 zone cannot go through a proxy")
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		pn, lerr := net.LookupPort(network, port)
+		if lerr != nil || pn <= 0 || pn > 65535 {
+			return t, protoErr("bad target port %q", port)
+		}
+		n = uint64(pn)
+	}
+	if n == 0 {
+		return t, protoErr("target port 0")
+	}
+	t.host, t.port = host, uint16(n)
+	if ip, err := netip.ParseAddr(host); err == nil {
+		t.ip = ip.Unmap()
+		if network == "tcp4" && !t.ip.Is4() || network == "tcp6" && !t.ip.Is6() {
+			return t, protoErr("target %s does not match network %s", host, network)
+		}
+	} else if len(host) > 255 {
+		return t, protoErr("target host name longer than 255 bytes")
+	} else if strings.IndexByte(host, 0) >= 0 {
+		return t, protoErr("target host name contains a NUL byte")
+	}
+	switch p.Scheme {
+	case SOCKS4, SOCKS4A:
+		if t.ip.Is6() {
+			return t, protoErr("%s cannot reach an IPv6 target (use socks5)", p.Scheme)
+		}
+		if network == "tcp6" {
+			return t, protoErr("%s cannot reach IPv6 targets (use socks5)", p.Scheme)
+		}
+		if p.Password != "" {
+			return t, protoErr("%s takes a user id only, not a password", p.Scheme)
+		}
+		if strings.IndexByte(p.User, 0) >= 0 {
+			return t, protoErr("socks4 user id contains a NUL byte")
+		}
+	case SOCKS5, SOCKS5H:
+		if len(p.User) > 255 || len(p.Password) > 255 {
+			return t, protoErr("socks5 user name and password are limited to 255 bytes each")
+		}
+	}
+	return t, nil
+}
+
+// run does the network part of the set-up and returns the tunnel.
+func (s *setup) run(network string, t target) (net.Conn, error) {
+	p := s.p
+	if (p.Scheme == SOCKS4 || p.Scheme == SOCKS5) && !t.ip.IsValid() {
+		ip, err := s.resolve(network, t.host)
+		if err != nil {
+			return nil, step(StageResolve, err)
+		}
+		t.ip = ip
+	}
+	conn, err := s.d.forward().DialContext(s.ctx, "tcp", p.Addr())
+	if err != nil {
+		return nil, step(StageConnect, err)
+	}
+	// The context closes the socket at once; the deadline bounds every
+	// read and write even where Forward's conn ignores the context.
+	closed := make(chan struct{})
+	stop := context.AfterFunc(s.ctx, func() {
+		_ = conn.Close()
+		close(closed)
+	})
+	_ = conn.SetDeadline(s.deadline)
+
+	c, err := s.handshake(conn, t)
+	if !stop() {
+		<-closed
+		if err == nil {
+			err = step(StageReply, s.ctx.Err())
+		}
+	}
+	if err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	if _, ok := c.(*optimisticConn); !ok {
+		if err := conn.SetDeadline(time.Time{}); err != nil {
+			_ = conn.Close()
+			return nil, step(StageReply, err)
+		}
+	}
+	return c, nil
+}
+
+func (s *setup) resolve(network, host string) (netip.Addr, error) {
+	r := s.d.Resolver
+	if r == nil {
+		r = net.DefaultResolver
+	}
+	want := "ip"
+	switch {
+	case s.p.Scheme == SOCKS4, network == "tcp4":
+		want = "ip4"
+	case network == "tcp6":
+		want = "ip6"
+	}
+	ips, err := r.LookupNetIP(s.ctx, want, host)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	var first netip.Addr
+	for _, ip := range ips {
+		ip = ip.Unmap()
+		if ip.Is4() {
+			return ip, nil // "tcp" prefers IPv4, as curl does for SOCKS
+		}
+		if !first.IsValid() {
+			first = ip
+		}
+	}
+	if first.IsValid() && want != "ip4" {
+		return first, nil
+	}
+	return netip.Addr{}, protoErr("no IPv4 address for %s (%s needs one)", host, s.p.Scheme)
+}
+
+func (s *setup) handshake(conn net.Conn, t target) (net.Conn, error) {
+	switch s.p.Scheme {
+	case HTTP, HTTPS:
+		return s.connectHTTP(conn, t)
+	case SOCKS5, SOCKS5H:
+		return s.socks5(conn, t)
+	default:
+		return s.socks4(conn, t)
+	}
+}
+
+// tlsConfig is the proxy's own TLS config: a clone of Proxy.TLSConfig with
+// ServerName defaulting to the proxy host and ALPN http/1.1.
+func (p *Proxy) tlsConfig() *tls.Config {
+	var cfg *tls.Config
+	if p.TLSConfig != nil {
+		cfg = p.TLSConfig.Clone()
+	} else {
+		cfg = &tls.Config{}
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = p.Host
+	}
+	cfg.NextProtos = []string{"http/1.1"}
+	return cfg
+}
+
+func (s *setup) connectHTTP(conn net.Conn, t target) (net.Conn, error) {
+	p := s.p
+	if p.Scheme == HTTPS {
+		tc := tls.Client(conn, p.tlsConfig())
+		if err := tc.Handshake(); err != nil {
+			return nil, step(StageTLS, err)
+		}
+		conn = tc
+	}
+	var buf [512]byte
+	req := connectRequest(buf[:0], t, p)
+	_, err := conn.Write(req)
+	clear(req)
+	if err != nil {
+		return nil, step(StageRequest, err)
+	}
+	sentCreds := p.User != "" || p.Password != ""
+	check := func(c net.Conn) ([]byte, error) {
+		br := readerPool.Get().(*bufio.Reader)
+		br.Reset(c)
+		defer func() { br.Reset(nil); readerPool.Put(br) }()
+		status, err := readConnectResponse(br)
+		if err != nil {
+			return nil, step(StageReply, err)
+		}
+		if status < 200 || status > 299 {
+			stage := StageReply
+			if status == 407 {
+				stage = StageAuth
+			}
+			return nil, &stepError{stage: stage, status: status, err: httpStatusError(status, sentCreds)}
+		}
+		return takeRest(br), nil
+	}
+	if p.Optimistic {
+		return s.optimistic(conn, check), nil
+	}
+	rest, err := check(conn)
+	if err != nil {
+		return nil, err
+	}
+	return withRest(conn, rest), nil
+}
+
+func withRest(c net.Conn, rest []byte) net.Conn {
+	if len(rest) == 0 {
+		return c
+	}
+	return &bufferedConn{Conn: c, buf: rest}
+}
+
+// optimistic returns the tunnel whose replies check reads on first Read,
+// bounded by the set-up deadline measured from the dial's start.
+func (s *setup) optimistic(conn net.Conn, check func(net.Conn) ([]byte, error)) net.Conn {
+	es := &setup{d: s.d, p: s.p, start: s.start, timeout: s.timeout, own: true}
+	return newOptimisticConn(conn, s.start.Add(s.timeout), check, func(err error) error {
+		return es.proxyError(err)
+	})
+}
+
+func (s *setup) socks5(conn net.Conn, t target) (net.Conn, error) {
+	p := s.p
+	auth := p.User != "" || p.Password != ""
+	var arr [socks5MaxReplyBytes + 3 + 2 + 255 + 255 + 16]byte
+	b := arr[:0]
+	if p.Optimistic {
+		b = socks5Greeting(b, auth)
+		if auth {
+			b = socks5AuthRequest(b, p.User, p.Password)
+		}
+		b = socks5Request(b, t)
+		_, err := conn.Write(b)
+		clear(b)
+		if err != nil {
+			return nil, step(StageRequest, err)
+		}
+		return s.optimistic(conn, func(c net.Conn) ([]byte, error) {
+			var r [socks5MaxReplyBytes]byte
+			return nil, socks5Replies(c, r[:], auth)
+		}), nil
+	}
+	if _, err := conn.Write(socks5Greeting(b, auth)); err != nil {
+		return nil, step(StageGreeting, err)
+	}
+	if stage, err := readSOCKS5Method(conn, arr[:], auth); err != nil {
+		return nil, step(stage, err)
+	}
+	if auth {
+		req := socks5AuthRequest(b, p.User, p.Password)
+		_, err := conn.Write(req)
+		clear(req)
+		if err != nil {
+			return nil, step(StageAuth, err)
+		}
+		if err := readSOCKS5AuthReply(conn, arr[:]); err != nil {
+			return nil, step(StageAuth, err)
+		}
+	}
+	if _, err := conn.Write(socks5Request(b, t)); err != nil {
+		return nil, step(StageRequest, err)
+	}
+	if code, err := readSOCKS5Reply(conn, arr[:]); err != nil {
+		return nil, &stepError{stage: StageReply, code: int(code), err: err}
+	}
+	return conn, nil
+}
+
+// socks5Replies reads the replies to a pipelined greeting, auth and request.
+func socks5Replies(c net.Conn, b []byte, auth bool) error {
+	if stage, err := readSOCKS5Method(c, b, auth); err != nil {
+		return step(stage, err)
+	}
+	if auth {
+		if err := readSOCKS5AuthReply(c, b); err != nil {
+			return step(StageAuth, err)
+		}
+	}
+	if code, err := readSOCKS5Reply(c, b); err != nil {
+		return &stepError{stage: StageReply, code: int(code), err: err}
+	}
+	return nil
+}
+
+func (s *setup) socks4(conn net.Conn, t target) (net.Conn, error) {
+	var arr [9 + 255 + 1 + 255 + 1]byte
+	req := socks4Request(arr[:0], t, s.p.User)
+	_, err := conn.Write(req)
+	clear(req)
+	if err != nil {
+		return nil, step(StageRequest, err)
+	}
+	check := func(c net.Conn) ([]byte, error) {
+		var r [8]byte
+		if code, err := readSOCKS4Reply(c, r[:]); err != nil {
+			stage := StageReply
+			if code == 0x5d {
+				stage = StageAuth
+			}
+			return nil, &stepError{stage: stage, code: int(code), err: err}
+		}
+		return nil, nil
+	}
+	if s.p.Optimistic {
+		return s.optimistic(conn, check), nil
+	}
+	if _, err := check(conn); err != nil {
+		return nil, err
+	}
+	return conn, nil
+}
+
+func (d *Dialer) logTunnel(ctx context.Context, p *Proxy, s *setup) {
+	l := d.logger()
+	if !l.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	l.LogAttrs(ctx, slog.LevelInfo, "proxy tunnel",
+		slog.String("exchange", d.Exchange),
+		slog.String("transport", d.Transport.String()),
+		slog.String("scheme", p.Scheme.String()),
+		slog.String("proxy", p.Addr()),
+		slog.Duration("setup", time.Since(s.start)),
+		slog.Bool("optimistic", p.Optimistic),
+	)
+}
+
+func (d *Dialer) logFailure(ctx context.Context, p *Proxy, s *setup, pe *ProxyError) {
+	l := d.logger()
+	if !l.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	l.LogAttrs(context.WithoutCancel(ctx), slog.LevelDebug, "proxy tunnel failed",
+		slog.String("exchange", d.Exchange),
+		slog.String("transport", d.Transport.String()),
+		slog.String("scheme", p.Scheme.String()),
+		slog.String("proxy", p.Addr()),
+		slog.String("stage", string(pe.Stage)),
+		slog.Duration("setup", time.Since(s.start)),
+		slog.String("error", pe.Err.Error()),
+	)
 }

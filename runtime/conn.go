@@ -1,0 +1,166 @@
+package runtime
+
+import (
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// bufferedConn returns bytes the proxy sent right after its reply before
+// reading from the connection. Dial uses it only when such bytes exist;
+// otherwise the caller gets the plain connection.
+type bufferedConn struct {
+	net.Conn
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	if len(c.buf) > 0 {
+		n := copy(p, c.buf)
+		c.buf = c.buf[n:]
+		if len(c.buf) == 0 {
+			c.buf = nil
+		}
+		c.mu.Unlock()
+		return n, nil
+	}
+	c.mu.Unlock()
+	return c.Conn.Read(p)
+}
+
+// NetConn returns the underlying connection (as tls.Conn.NetConn does).
+// Bytes still buffered are not in it.
+func (c *bufferedConn) NetConn() net.Conn { return c.Conn }
+
+// takeRest copies bytes buffered in br past the proxy's reply out of the
+// pooled reader, so the reader can be reused.
+func takeRest(br interface {
+	Buffered() int
+	Peek(int) ([]byte, error)
+}) []byte {
+	n := br.Buffered()
+	if n == 0 {
+		return nil
+	}
+	b, _ := br.Peek(n)
+	return append([]byte(nil), b...)
+}
+
+// optimisticConn is a tunnel whose handshake was sent without waiting for
+// the proxy's replies. Writes go straight out (the caller's first bytes
+// follow the handshake at once); the first Read checks the replies and fails
+// with the same *ProxyError the standard path gives. Until the replies are
+// checked, reads are bounded by the set-up deadline.
+type optimisticConn struct {
+	net.Conn
+	check func(c net.Conn) (rest []byte, err error) // reads and checks the replies
+	fail  func(err error) error                     // wraps a check error into a *ProxyError
+
+	once sync.Once
+	err  error // check's outcome, set once
+
+	mu      sync.Mutex
+	checked bool
+	setupDL time.Time // the set-up deadline while unchecked
+	userRD  time.Time // the caller's read deadline
+	rest    []byte
+}
+
+func newOptimisticConn(c net.Conn, setupDL time.Time, check func(net.Conn) ([]byte, error), fail func(error) error) *optimisticConn {
+	oc := &optimisticConn{Conn: c, check: check, fail: fail, setupDL: setupDL}
+	_ = c.SetWriteDeadline(time.Time{})
+	_ = c.SetReadDeadline(setupDL)
+	return oc
+}
+
+func (c *optimisticConn) validate() error {
+	c.once.Do(func() {
+		rest, err := c.check(c.Conn)
+		if err != nil {
+			err = c.fail(err)
+			_ = c.Conn.Close()
+		}
+		c.mu.Lock()
+		c.checked, c.rest, c.err = true, rest, err
+		if err == nil {
+			_ = c.Conn.SetReadDeadline(c.userRD)
+		}
+		c.mu.Unlock()
+	})
+	return c.err
+}
+
+func (c *optimisticConn) Read(p []byte) (int, error) {
+	if err := c.validate(); err != nil {
+		return 0, err
+	}
+	c.mu.Lock()
+	if len(c.rest) > 0 {
+		n := copy(p, c.rest)
+		c.rest = c.rest[n:]
+		if len(c.rest) == 0 {
+			c.rest = nil
+		}
+		c.mu.Unlock()
+		return n, nil
+	}
+	c.mu.Unlock()
+	return c.Conn.Read(p)
+}
+
+// Write sends p at once, without waiting for the proxy's replies; once the
+// replies failed, it returns their error.
+func (c *optimisticConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	err := c.err
+	c.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *optimisticConn) SetDeadline(t time.Time) error {
+	if err := c.SetReadDeadline(t); err != nil {
+		return err
+	}
+	return c.Conn.SetWriteDeadline(t)
+}
+
+func (c *optimisticConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.userRD = t
+	if !c.checked && (t.IsZero() || t.After(c.setupDL)) {
+		t = c.setupDL
+	}
+	return c.Conn.SetReadDeadline(t)
+}
+
+// NetConn returns the underlying connection.
+func (c *optimisticConn) NetConn() net.Conn { return c.Conn }
+
+// WriteTo lets io.Copy from the tunnel use the underlying connection's fast
+// path once the replies are checked.
+func (c *optimisticConn) WriteTo(w io.Writer) (int64, error) {
+	if err := c.validate(); err != nil {
+		return 0, err
+	}
+	var n int64
+	c.mu.Lock()
+	rest := c.rest
+	c.rest = nil
+	c.mu.Unlock()
+	if len(rest) > 0 {
+		m, err := w.Write(rest)
+		n += int64(m)
+		if err != nil {
+			return n, err
+		}
+	}
+	m, err := io.Copy(w, c.Conn)
+	return n + m, err
+}
