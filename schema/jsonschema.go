@@ -1,0 +1,75 @@
+package schema
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+
+	"github.com/invopop/jsonschema"
+	orderedmap "github.com/pb33f/ordered-map/v2"
+)
+
+//go:generate go test -run TestSchemaUpToDate -update .
+
+// SchemaID is the absolute $id of the spec's JSON Schema.
+const SchemaID = "https://proxygen-go.github.io/proxygen/schema/v1.json"
+
+// ExchangeKeyPattern is what the schema accepts as an exchange key; Load
+// lower-cases keys afterwards.
+const ExchangeKeyPattern = `^[A-Za-z][A-Za-z0-9_]*$`
+
+//go:embed schema.json
+var schemaJSON []byte
+
+// JSON returns the committed JSON Schema of spec version 1 (a copy).
+func JSON() []byte { return append([]byte(nil), schemaJSON...) }
+
+// Reflect derives the JSON Schema from the Spec types; schema.json is its
+// committed output.
+func Reflect() ([]byte, error) {
+	r := &jsonschema.Reflector{
+		BaseSchemaID:   jsonschema.ID(SchemaID),
+		ExpandedStruct: true,
+	}
+	s := r.Reflect(&Spec{})
+	s.ID = jsonschema.ID(SchemaID)
+	s.Version = "https://json-schema.org/draft/2020-12/schema"
+	s.Title = "proxygen spec"
+	s.Description = "Proxy routes per exchange and transport, compiled by proxygen into Go code."
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("marshal schema: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// JSONSchemaExtend adds what struct tags cannot say: exchange key names.
+func (Spec) JSONSchemaExtend(s *jsonschema.Schema) {
+	if p, ok := s.Properties.Get("exchanges"); ok {
+		p.PropertyNames = &jsonschema.Schema{Pattern: ExchangeKeyPattern}
+	}
+	if p, ok := s.Properties.Get("version"); ok {
+		p.Type = "integer"
+	}
+}
+
+// JSONSchemaExtend says "exactly one of url or direct: true".
+func (ProxyConfig) JSONSchemaExtend(s *jsonschema.Schema) {
+	s.OneOf = []*jsonschema.Schema{
+		{
+			Required:   []string{"url"},
+			Properties: props("direct", &jsonschema.Schema{Const: false}),
+		},
+		{
+			Required:   []string{"direct"},
+			Properties: props("direct", &jsonschema.Schema{Const: true}),
+			Not:        &jsonschema.Schema{Required: []string{"url"}},
+		},
+	}
+}
+
+func props(name string, s *jsonschema.Schema) *orderedmap.OrderedMap[string, *jsonschema.Schema] {
+	p := jsonschema.NewProperties()
+	p.Set(name, s)
+	return p
+}

@@ -1,0 +1,328 @@
+package schema
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Options relaxes Load.
+type Options struct {
+	// AllowInlineCredentials accepts literal user names and passwords in
+	// proxy URLs instead of ${VAR} references.
+	AllowInlineCredentials bool
+}
+
+// LoadFile reads and loads the spec at path. A file that cannot be read is
+// a plain error naming the path, not Errors.
+func LoadFile(path string, opts Options) (*Spec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read spec: %w", err)
+	}
+	return Load(path, data, opts)
+}
+
+// Load parses and validates a spec. An invalid spec returns Errors with
+// every problem of the file, sorted. On success exchange ids are lower case.
+func Load(filename string, data []byte, opts Options) (*Spec, error) {
+	l := &loader{file: filename, opts: opts, locs: make(map[string]loc)}
+	root := l.parse(data)
+	if root != nil {
+		l.validateSchema(root)
+		l.checkSemantics(root)
+	}
+	if len(l.errs) > 0 {
+		return nil, l.errs.Sort()
+	}
+	return build(root), nil
+}
+
+// loc is where a value sits in the file: its key (nil at the root) and
+// the value node.
+type loc struct{ key, val *yaml.Node }
+
+type loader struct {
+	file string
+	opts Options
+	errs Errors
+	// locs maps an instance path (tokens joined by pathSep) to its nodes.
+	locs map[string]loc
+	// skip holds paths whose value was not converted (an alias); schema
+	// errors there would only repeat the first error.
+	skip map[string]bool
+}
+
+const pathSep = "\x00"
+
+func (l *loader) errAt(n *yaml.Node, path []string, format string, args ...any) {
+	e := &Error{File: l.file, Line: 1, Col: 1, Path: dotted(path), Msg: fmt.Sprintf(format, args...)}
+	if n != nil && n.Line > 0 {
+		e.Line, e.Col = n.Line, n.Column
+	}
+	l.errs = append(l.errs, e)
+}
+
+// dotted joins path with dots; keys are redacted like values.
+func dotted(path []string) string {
+	parts := make([]string, len(path))
+	for i, p := range path {
+		parts[i] = redact(p)
+	}
+	return strings.Join(parts, ".")
+}
+
+var syntaxLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+var unknownAnchor = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`)
+
+// syntaxErr turns a yaml.v3 parse error into an Error. yaml.v3 gives a line
+// at best, so the column is 1.
+func (l *loader) syntaxErr(data []byte, err error) {
+	msg := err.Error()
+	e := &Error{File: l.file, Line: 1, Col: 1}
+	if m := unknownAnchor.FindStringSubmatch(msg); m != nil {
+		e.Msg = "aliases are not allowed"
+		if i := bytes.Index(data, []byte("*"+m[1])); i >= 0 {
+			e.Line, e.Col = lineCol(data, i)
+		}
+	} else if m := syntaxLine.FindStringSubmatch(msg); m != nil {
+		e.Line, _ = strconv.Atoi(m[1])
+		e.Msg = "yaml: " + m[2]
+		if parserProblems[m[2]] {
+			e.Line++ // yaml.v3 prints parser (not scanner) lines 0-based
+		}
+	} else {
+		e.Msg = msg
+	}
+	l.errs = append(l.errs, e)
+}
+
+// parserProblems are yaml.v3's parser messages; see syntaxErr.
+var parserProblems = map[string]bool{
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected <document start>": true,
+	"did not find expected <stream-start>":   true,
+	"did not find expected key":              true,
+	"did not find expected node content":     true,
+	"found duplicate %TAG directive":         true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found undefined tag handle":             true,
+}
+
+func lineCol(data []byte, off int) (line, col int) {
+	before := data[:off]
+	line = bytes.Count(before, []byte("\n")) + 1
+	col = off - (bytes.LastIndexByte(before, '\n') + 1) + 1
+	return line, col
+}
+
+// parse reads exactly one YAML document whose root is a mapping and
+// converts it to JSON-like values, recording positions.
+func (l *loader) parse(data []byte) map[string]any {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			l.errAt(nil, nil, "empty spec")
+		} else {
+			l.syntaxErr(data, err)
+		}
+		return nil
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		l.syntaxErr(data, err)
+	default:
+		l.errAt(&next, nil, "only one YAML document is allowed")
+	}
+	if len(doc.Content) != 1 {
+		l.errAt(&doc, nil, "empty spec")
+		return nil
+	}
+	top := doc.Content[0]
+	if top.Kind == yaml.ScalarNode && top.ShortTag() == "!!null" && top.Anchor == "" {
+		l.errAt(top, nil, "empty spec")
+		return nil
+	}
+	v := l.value(nil, top, nil)
+	m, ok := v.(map[string]any)
+	if !ok {
+		if top.Kind != yaml.AliasNode {
+			l.errAt(top, nil, "spec must be a mapping (got %s)", show(top))
+		}
+		return nil
+	}
+	return m
+}
+
+// value converts n to a JSON-like value: map[string]any, []any, string,
+// int64, json.Number for floats, bool or nil.
+func (l *loader) value(key, n *yaml.Node, path []string) any {
+	p := strings.Join(path, pathSep)
+	l.locs[p] = loc{key, n}
+	if n.Anchor != "" {
+		l.errAt(n, path, "anchors are not allowed (&%s)", n.Anchor)
+	}
+	switch n.Kind {
+	case yaml.AliasNode:
+		l.errAt(n, path, "aliases are not allowed (*%s)", n.Value)
+		if l.skip == nil {
+			l.skip = make(map[string]bool)
+		}
+		l.skip[p] = true
+		return nil
+	case yaml.SequenceNode:
+		arr := make([]any, len(n.Content))
+		for i, c := range n.Content {
+			arr[i] = l.value(nil, c, appendPath(path, strconv.Itoa(i)))
+		}
+		return arr
+	case yaml.MappingNode:
+		m := make(map[string]any, len(n.Content)/2)
+		var first map[string]*yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if !l.stringKey(k, path) {
+				continue
+			}
+			if f := first[k.Value]; f != nil {
+				l.errAt(k, appendPath(path, k.Value), "duplicate key %s (first at line %d)", quote(k.Value), f.Line)
+				continue
+			}
+			if first == nil {
+				first = make(map[string]*yaml.Node, len(n.Content)/2)
+			}
+			first[k.Value] = k
+			m[k.Value] = l.value(k, v, appendPath(path, k.Value))
+		}
+		return m
+	}
+	return scalar(n)
+}
+
+// stringKey reports whether k is a plain string key, recording an error
+// when it is not.
+func (l *loader) stringKey(k *yaml.Node, path []string) bool {
+	switch {
+	case k.Kind == yaml.AliasNode:
+		l.errAt(k, path, "aliases are not allowed (*%s)", k.Value)
+	case k.Kind != yaml.ScalarNode:
+		l.errAt(k, path, "keys must be strings (got %s)", show(k))
+	case k.ShortTag() == "!!merge":
+		l.errAt(k, path, "merge keys (<<) are not allowed")
+	case k.ShortTag() != "!!str":
+		l.errAt(k, path, "keys must be strings (got %s)", show(k))
+	default:
+		if k.Anchor != "" {
+			l.errAt(k, path, "anchors are not allowed (&%s)", k.Anchor)
+		}
+		return true
+	}
+	return false
+}
+
+func appendPath(path []string, elem string) []string {
+	out := make([]string, len(path)+1)
+	copy(out, path)
+	out[len(path)] = elem
+	return out
+}
+
+func scalar(n *yaml.Node) any {
+	switch n.ShortTag() {
+	case "!!null":
+		return nil
+	case "!!bool":
+		var b bool
+		if n.Decode(&b) == nil {
+			return b
+		}
+	case "!!int":
+		var i int64
+		if n.Decode(&i) == nil {
+			return i
+		}
+		var f float64
+		if n.Decode(&f) == nil {
+			return number(f)
+		}
+	case "!!float":
+		var f float64
+		if n.Decode(&f) == nil {
+			return number(f)
+		}
+	}
+	return n.Value
+}
+
+// number keeps floats exact enough for the schema's comparisons; NaN has no
+// JSON form and stays a string.
+func number(f float64) any {
+	switch {
+	case math.IsNaN(f):
+		return ".nan"
+	case math.IsInf(f, 1):
+		return jsonNumber("1e999")
+	case math.IsInf(f, -1):
+		return jsonNumber("-1e999")
+	}
+	return jsonNumber(strconv.FormatFloat(f, 'g', -1, 64))
+}
+
+// show describes a node for "(got ...)" without ever printing anything that
+// looks like URL user information.
+func show(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	switch n.ShortTag() {
+	case "!!null":
+		return "null"
+	case "!!str":
+		return quote(n.Value)
+	}
+	return redact(n.Value)
+}
+
+// quote quotes s for a message, redacted and shortened.
+func quote(s string) string {
+	s = redact(s)
+	if len(s) > 64 {
+		s = s[:61] + "..."
+	}
+	return strconv.Quote(s)
+}
+
+// redact hides where URL user information could be: everything up to the
+// last '@', or everything after "://".
+func redact(s string) string {
+	if i := strings.LastIndexByte(s, '@'); i >= 0 {
+		return "***@" + s[i+1:]
+	}
+	if i := strings.Index(s, "://"); i >= 0 {
+		scheme := s[:i]
+		if strings.ContainsAny(scheme, ":/") {
+			scheme = "***"
+		}
+		return scheme + "://***"
+	}
+	return s
+}
