@@ -15,6 +15,11 @@ type Settings struct {
 	Default Routes
 	// Exchanges holds per-exchange overrides, keyed by exchange id.
 	Exchanges map[string]Routes
+
+	// FromEnv is set by ApplyEnv: for each route it set or changed
+	// ("default.http", "exchanges.binance.websocket", or "enabled"), the
+	// names of the variables, sorted. Never values. Explain reports them.
+	FromEnv map[string][]string
 }
 
 // DefaultEnvPrefix is the overlay prefix when Settings.EnvPrefix is empty.
