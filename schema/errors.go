@@ -45,6 +45,15 @@ func (es Errors) Error() string {
 	return strings.Join(lines, "\n")
 }
 
+// Unwrap lets errors.As find each *Error.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
 func compareErrors(a, b *Error) int {
 	return cmp.Or(
 		cmp.Compare(a.File, b.File),

@@ -128,6 +128,10 @@ func TestLoadErrors(t *testing.T) {
 		// Exchange ids.
 		{"exchange id digit", head + "exchanges:\n  1inch: {}\n", Options{}, []string{`f.yaml:4:3: exchanges.1inch: exchange id must match ^[A-Za-z][A-Za-z0-9_]*$ (got "1inch")`}},
 		{"exchange id dash", head + "exchanges:\n  gate-io: {}\n", Options{}, []string{`f.yaml:4:3: exchanges.gate-io: exchange id must match ^[A-Za-z][A-Za-z0-9_]*$ (got "gate-io")`}},
+		{"exchange ids among siblings", "exchanges:\n  1a: {}\n  b-c: {}\nversion: 1\nenabled: true\nlock: false\npackage: p\n", Options{}, []string{
+			`f.yaml:2:3: exchanges.1a: exchange id must match ^[A-Za-z][A-Za-z0-9_]*$ (got "1a")`,
+			`f.yaml:3:3: exchanges.b-c: exchange id must match ^[A-Za-z][A-Za-z0-9_]*$ (got "b-c")`,
+		}},
 		{"exchange id case duplicate", head + "exchanges:\n  binance: {}\n  kraken: {}\n  BINANCE: {}\n", Options{}, []string{`f.yaml:6:3: exchanges.BINANCE: exchange id "BINANCE" duplicates "binance" (first at line 4)`}},
 		{"exchange id exact duplicate", head + "exchanges:\n  binance: {}\n  binance: {}\n", Options{}, []string{`f.yaml:5:3: exchanges.binance: duplicate key "binance" (first at line 4)`}},
 		{"exchange null", head + "exchanges:\n  bybit:\n", Options{}, []string{"f.yaml:4:9: exchanges.bybit: must be a mapping (got null)"}},
@@ -341,8 +345,13 @@ func TestErrorsFormat(t *testing.T) {
 		{File: "a.yaml", Line: 10, Col: 1, Path: "a", Msg: "m"},
 	}
 	want := "a.yaml:3:1: x: m\na.yaml:3:2: lock: a\na.yaml:3:2: lock: z\na.yaml:10:1: a: m\nb.yaml:1:1: empty spec"
-	if got := es.Sort().Error(); got != want {
+	sorted := es.Sort()
+	if got := sorted.Error(); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	var e *Error
+	if !errors.As(error(sorted), &e) || e.Path != "x" {
+		t.Errorf("errors.As(*Error) = %v", e)
 	}
 }
 
