@@ -290,6 +290,11 @@ func TestCanary(t *testing.T) {
 			"version: '" + u + "'\nenabled: '" + u + "'\n",
 			"'" + u + "'\n",
 			head + "default:\n  http: {url: '" + u + "', url: '" + u + "'}\n",
+			head + "default:\n  http: {url: \"" + u + "\\q\"}\n",
+			head + "default:\n  http: {url: '" + u + "'\n",
+			head + "default:\n  http: {url: " + u + "}\n",
+			head + "default:\n  http:\n    url: " + u + ": x\n",
+			head + "default:\n  http: {url: &a '" + u + "'}\n  websocket: {url: *a}\n",
 		}
 		for _, src := range srcs {
 			for _, opts := range []Options{{}, {AllowInlineCredentials: true}} {
