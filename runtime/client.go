@@ -1,0 +1,78 @@
+package runtime
+
+import (
+	"crypto/tls"
+	"net/http"
+	"time"
+)
+
+// Client tuning. REST clients keep a pool per exchange; set-up of a tunnel is
+// bounded by the proxy's Timeout, the rest by these and the request context.
+const (
+	clientTLSHandshakeTimeout = 10 * time.Second
+	clientIdleConnTimeout     = 90 * time.Second
+	clientExpectContinue      = 1 * time.Second
+	clientMaxIdleConnsPerHost = 16
+)
+
+// client returns the REST (ws false) or WebSocket client of the route,
+// creating it on first use.
+func (r *route) client(ws bool) *http.Client {
+	i := 0
+	if ws {
+		i = 1
+	}
+	slot := &r.clients[i]
+	if c := slot.Load(); c != nil {
+		return c
+	}
+	c := &http.Client{Transport: newTransport(r.dialer[i], ws, r.clientTLS)}
+	if slot.CompareAndSwap(nil, c) {
+		return c
+	}
+	return slot.Load()
+}
+
+func (r *route) closeIdle() {
+	for i := range r.clients {
+		if c := r.clients[i].Load(); c != nil {
+			c.CloseIdleConnections()
+		}
+	}
+}
+
+// newTransport builds an http.Transport that dials every connection over d.
+// Transport.Proxy stays nil: HTTP proxies are used with CONNECT inside
+// d.DialContext, never as forwarding proxies, and HTTP_PROXY & co. in the
+// environment are never consulted.
+func newTransport(d *Dialer, ws bool, tlsConf *tls.Config) *http.Transport {
+	t := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           d.DialContext,
+		TLSHandshakeTimeout:   clientTLSHandshakeTimeout,
+		IdleConnTimeout:       clientIdleConnTimeout,
+		ExpectContinueTimeout: clientExpectContinue,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   clientMaxIdleConnsPerHost,
+	}
+	if tlsConf != nil {
+		t.TLSClientConfig = tlsConf.Clone()
+	}
+	if !ws {
+		// A custom DialContext turns HTTP/2 off unless forced.
+		t.ForceAttemptHTTP2 = true
+		return t
+	}
+	// WebSocket upgrades need HTTP/1.1: offer only http/1.1 in ALPN and
+	// never switch the connection to HTTP/2.
+	if t.TLSClientConfig == nil {
+		t.TLSClientConfig = &tls.Config{}
+	}
+	t.TLSClientConfig.NextProtos = []string{"http/1.1"}
+	t.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	t.ForceAttemptHTTP2 = false
+	var p http.Protocols
+	p.SetHTTP1(true)
+	t.Protocols = &p
+	return t
+}
