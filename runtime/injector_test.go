@@ -6,7 +6,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 )
 
 // routeStr renders an effective route for comparison: "direct" or host:port.
@@ -132,7 +131,7 @@ func TestInjectorFallback(t *testing.T) {
 	}{
 		{"binance", TransportHTTP, "http://legacy:8080", SourceFallback}, // no route: legacy proxy
 		{"binance", TransportWebSocket, "socks5://def:1", SourceDefault}, // injector route first
-		{"kraken", TransportHTTP, "direct", SourceOverride},             // explicit direct never falls back
+		{"kraken", TransportHTTP, "direct", SourceOverride},              // explicit direct never falls back
 	}
 	for _, c := range checks {
 		if got := routeStr(in.Proxy(c.id, c.t)); got != c.want || in.Source(c.id, c.t) != c.src {
@@ -154,7 +153,7 @@ func TestInjectorFallback(t *testing.T) {
 
 func TestInjectorLookup(t *testing.T) {
 	s := Settings{Enabled: true,
-		Default: Routes{WebSocket: &Route{Proxy: &Proxy{Scheme: HTTP, Host: "h", Port: 1, UserVar: "PX_USER", PasswordVar: "PX_PASS"}}},
+		Default:   Routes{WebSocket: &Route{Proxy: &Proxy{Scheme: HTTP, Host: "h", Port: 1, UserVar: "PX_USER", PasswordVar: "PX_PASS"}}},
 		Exchanges: map[string]Routes{"binance": {HTTP: &Route{Proxy: &Proxy{Scheme: SOCKS5, Host: "s", Port: 2, UserVar: "B_USER", PasswordVar: "B_PASS"}}}}}
 	env := map[string]string{"PX_USER": "alice", "PX_PASS": canary, "B_USER": "bob", "B_PASS": ""}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
@@ -280,5 +279,4 @@ func TestExplain(t *testing.T) {
 	if r := in.Explain()[0]; r.Proxy != "direct" || r.Source != SourceDisabled {
 		t.Errorf("disabled: %+v", r)
 	}
-	_ = time.Second
 }
