@@ -186,6 +186,7 @@ func (l *loader) checkSemantics(root map[string]any) {
 	// Walk keys in file order so the second of two colliding ids is the one
 	// reported.
 	seen := make(map[string]*yaml.Node, len(ex))
+	goNames := make(map[string]*yaml.Node, len(ex))
 	if n := l.locs["exchanges"].val; n != nil && n.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := n.Content[i]
@@ -200,6 +201,18 @@ func (l *loader) checkSemantics(root map[string]any) {
 				continue
 			}
 			seen[id] = k
+			if !exchangeIDPattern.MatchString(id) {
+				continue // reported by the schema
+			}
+			name := GoName(id)
+			switch f := goNames[name]; {
+			case ReservedGoName(name):
+				l.errAt(k, []string{"exchanges", k.Value}, "exchange id %s would be Go constant %s, which the generated API uses; rename the exchange", quote(k.Value), name)
+			case f != nil:
+				l.errAt(k, []string{"exchanges", k.Value}, "exchange id %s and %s (line %d) both give Go constant %s; rename one", quote(k.Value), quote(f.Value), f.Line, name)
+			default:
+				goNames[name] = k
+			}
 		}
 	}
 	for id, t := range ex {

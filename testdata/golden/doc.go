@@ -1,0 +1,3 @@
+// Package golden is the root of the golden cases' module; each case folder
+// is a package of its own.
+package golden
