@@ -273,7 +273,7 @@ func schemeConst(s runtime.Scheme) string {
 
 func durationLit(d time.Duration) jen.Code {
 	if d%time.Second == 0 {
-		return jen.Lit(int(d / time.Second)).Op("*").Qual("time", "Second")
+		return jen.Lit(int(d/time.Second)).Op("*").Qual("time", "Second")
 	}
 	return jen.Qual("time", "Duration").Call(jen.Lit(int64(d)))
 }

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"reflect"
@@ -278,5 +279,28 @@ func TestExplain(t *testing.T) {
 	in, _ = NewInjector(s)
 	if r := in.Explain()[0]; r.Proxy != "direct" || r.Source != SourceDisabled {
 		t.Errorf("disabled: %+v", r)
+	}
+}
+
+// TestInjectorUnresolvedDial: before secrets are resolved, a dial over a
+// route with a ${VAR} fails naming the variable and never reaches the proxy
+// (the literal "${VAR}" is never sent).
+func TestInjectorUnresolvedDial(t *testing.T) {
+	proxy := newConnectProxy(t)
+	s := Settings{Enabled: true, Default: Routes{HTTP: &Route{Proxy: &Proxy{Scheme: HTTP, Host: "127.0.0.1", Port: proxy.port, UserVar: "PXG_NOT_SET"}}}}
+	in, err := NewInjector(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = in.DialContext(context.Background(), "binance", TransportHTTP, "tcp", "example.com:443")
+	var ue *UnresolvedError
+	if !errors.As(err, &ue) || ue.Var != "PXG_NOT_SET" || !strings.Contains(err.Error(), "PXG_NOT_SET") {
+		t.Errorf("dial over an unresolved route: %v", err)
+	}
+	if _, err := in.HTTPClient("binance").Get("http://example.com/"); err == nil || !strings.Contains(err.Error(), "PXG_NOT_SET") {
+		t.Errorf("HTTPClient over an unresolved route: %v", err)
+	}
+	if n := proxy.connects.Load() + proxy.forwarded.Load(); n != 0 {
+		t.Errorf("proxy was contacted %d times", n)
 	}
 }

@@ -17,11 +17,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -196,6 +198,9 @@ func (s *Server) start(t testing.TB, name string, env []string, argv ...string) 
 		close(p.done)
 	}()
 	s.procs = append(s.procs, p)
+	registry.Lock()
+	registry.sessions = append(registry.sessions, cmd.Process.Pid)
+	registry.Unlock()
 	t.Logf("realproxy: started %s (pid %d): %s", name, cmd.Process.Pid, strings.Join(argv, " "))
 	return p, nil
 }
@@ -383,4 +388,137 @@ func waitListen(p *proc, addr string) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// OwnsConn reports whether a process of the server holds the TCP socket
+// whose local address is addr: give it the peer address a target saw, and
+// it proves that the connection came from this proxy (not from the client
+// directly, nor from another proxy). It reads /proc/net/tcp{,6} and
+// /proc/PID/fd, so the connection must still be open.
+func (s *Server) OwnsConn(addr string) (bool, error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return false, err
+	}
+	inode, err := socketInode(ap)
+	if err != nil {
+		return false, err
+	}
+	want := "socket:[" + inode + "]"
+	for _, pid := range s.AllPids() {
+		dir := "/proc/" + strconv.Itoa(pid) + "/fd"
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			if l, err := os.Readlink(dir + "/" + e.Name()); err == nil && l == want {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// socketInode finds the inode of the TCP socket with local address ap.
+func socketInode(ap netip.AddrPort) (string, error) {
+	a := ap.Addr()
+	files := []string{"/proc/net/tcp6"}
+	if a.Is4() || a.Is4In6() {
+		a = a.Unmap()
+		files = []string{"/proc/net/tcp", "/proc/net/tcp6"}
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		want := procAddr(a, f == "/proc/net/tcp6") + fmt.Sprintf(":%04X", ap.Port())
+		for _, line := range strings.Split(string(data), "\n") {
+			fs := strings.Fields(line)
+			if len(fs) > 9 && fs[1] == want && fs[9] != "0" {
+				return fs[9], nil
+			}
+		}
+	}
+	return "", fmt.Errorf("no open TCP socket with local address %s in /proc/net", ap)
+}
+
+// procAddr encodes an address as /proc/net/tcp{,6} does: 32-bit words in
+// host (little-endian) byte order.
+func procAddr(a netip.Addr, six bool) string {
+	var b []byte
+	if six {
+		s := a.As16()
+		if a.Is4() {
+			s = netip.AddrFrom16(a.As16()).As16() // v4-mapped
+		}
+		b = s[:]
+	} else {
+		s := a.As4()
+		b = s[:]
+	}
+	var out strings.Builder
+	for i := 0; i < len(b); i += 4 {
+		fmt.Fprintf(&out, "%02X%02X%02X%02X", b[i+3], b[i+2], b[i+1], b[i])
+	}
+	return out.String()
+}
+
+// LogMark is a position in a server's logs (see LogSince).
+type LogMark map[string]int64
+
+func (s *Server) logFiles() []string {
+	var files []string
+	for _, p := range s.procs {
+		files = append(files, p.logPath)
+	}
+	return append(files, filepath.Join(s.Dir, "access.log"), filepath.Join(s.Dir, "cache.log"))
+}
+
+// Mark returns the current end of every log of the server.
+func (s *Server) Mark() LogMark {
+	m := LogMark{}
+	for _, f := range s.logFiles() {
+		if fi, err := os.Stat(f); err == nil {
+			m[f] = fi.Size()
+		}
+	}
+	return m
+}
+
+// LogSince returns what the server's logs (process output, squid's
+// access.log and cache.log) gained since the mark.
+func (s *Server) LogSince(m LogMark) string {
+	var b strings.Builder
+	for _, f := range s.logFiles() {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if off := m[f]; off <= int64(len(data)) {
+			data = data[off:]
+		}
+		b.Write(data)
+	}
+	return b.String()
+}
+
+// registry holds every session this test process started.
+var registry struct {
+	sync.Mutex
+	sessions []int
+}
+
+// Leaked returns the processes still alive in any session this package
+// started in this test process. After every test's cleanups it must be
+// empty; TestMain functions check it.
+func Leaked() []int {
+	registry.Lock()
+	defer registry.Unlock()
+	var pids []int
+	for _, sid := range registry.sessions {
+		pids = append(pids, GroupPids(sid)...)
+	}
+	return pids
 }

@@ -6,9 +6,11 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +21,15 @@ import (
 	"github.com/proxygen-go/proxygen/internal/realproxy"
 	"github.com/proxygen-go/proxygen/internal/target"
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if left := realproxy.Leaked(); len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "realproxy: processes left after the tests: %v\n", left)
+		code = 1
+	}
+	os.Exit(code)
+}
 
 // echo starts a TCP echo server on loopback and returns its address.
 func echo(t *testing.T) string {

@@ -53,8 +53,15 @@ clientmethod: none
 socksmethod: none
 user.privileged: root
 user.unprivileged: nobody
-client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
-socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 command: connect }
+client pass {
+	from: 127.0.0.0/8 to: 0.0.0.0/0
+}
+socks pass {
+	from: 127.0.0.0/8 to: 0.0.0.0/0
+	command: connect
+	protocol: tcp
+	log: connect error
+}
 `, port), 0o644)
 		p, err := s.start(t, "danted", nil, bin, "-f", conf, "-p", filepath.Join(s.Dir, "danted.pid"))
 		if err != nil {
@@ -169,6 +176,11 @@ LogLevel VERBOSE
 func Tinyproxy(t testing.TB, user, pass string) *Server {
 	t.Helper()
 	bin := requireBinary(t, "tinyproxy", "tinyproxy")
+	for _, v := range []string{user, pass} {
+		if strings.Trim(strings.ToLower(v), "abcdefghijklmnopqrstuvwxyz0123456789-._") != "" {
+			t.Fatalf("realproxy: tinyproxy's config accepts BasicAuth user and password of [-A-Za-z0-9._] only; %q has other characters", v)
+		}
+	}
 	s := newServer(t, "tinyproxy")
 	s.User, s.Pass = user, pass
 	openDir(t, s.Dir)
