@@ -241,8 +241,9 @@ func TestInjectorDialContext(t *testing.T) {
 // forwarded (non-CONNECT) requests.
 type connectProxy struct {
 	port      uint16
-	connects  atomic.Int32
-	forwarded atomic.Int32
+	accepted  atomic.Int32 // TCP connections
+	connects  atomic.Int32 // successful tunnels
+	forwarded atomic.Int32 // non-CONNECT requests
 }
 
 func newConnectProxy(t *testing.T) *connectProxy {
@@ -262,6 +263,7 @@ func newConnectProxy(t *testing.T) *connectProxy {
 			if err != nil {
 				return
 			}
+			p.accepted.Add(1)
 			wg.Add(1)
 			go func() { defer wg.Done(); p.serve(c) }()
 		}
