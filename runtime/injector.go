@@ -287,6 +287,10 @@ func (in *Injector) Proxy(id string, t Transport) *Proxy {
 	return in.lookup(id).proxy[tIndex(t)]
 }
 
+// DefaultProxy returns the default route's proxy for transport t: what ids
+// the settings do not list get (nil means direct).
+func (in *Injector) DefaultProxy(t Transport) *Proxy { return in.def.proxy[tIndex(t)] }
+
 // Source returns where the route of Proxy(id, t) comes from.
 func (in *Injector) Source(id string, t Transport) RouteSource {
 	return in.lookup(id).source[tIndex(t)]

@@ -105,6 +105,9 @@ func TestInjectorCaseInsensitive(t *testing.T) {
 			t.Errorf("Proxy(%q) = %v, want direct", id, got)
 		}
 	}
+	if got := routeStr(in.DefaultProxy(TransportHTTP)); got != "socks5h://def:1" || in.DefaultProxy(TransportWebSocket) != nil {
+		t.Errorf("DefaultProxy(http) = %s", got)
+	}
 	// Non-ASCII look-alikes and over-long ids are unknown: default route.
 	for _, id := range []string{"\u212Araken", "kraken ", strings.Repeat("k", 100), ""} {
 		if got := routeStr(in.Proxy(id, TransportHTTP)); got != "socks5h://def:1" {
