@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	coder "github.com/coder/websocket"
+	gobwas "github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
 	"github.com/gorilla/websocket"
 	"go.uber.org/goleak"
 
@@ -123,58 +126,78 @@ func TestInterop(t *testing.T) {
 		schemes []runtime.Scheme
 		auth    bool
 		pass    string // the password the server accepts, when auth
+		// optimistic: the server accepts pipelined handshakes (PEERS.md:
+		// Dante, squid, tinyproxy; not microsocks, whose client hangs).
+		optimistic bool
 	}
 	cases := []serverCase{
 		{"microsocks", func(t *testing.T) *realproxy.Server { return realproxy.Microsocks(t, user, pass) },
-			[]runtime.Scheme{runtime.SOCKS5, runtime.SOCKS5H}, true, pass},
+			[]runtime.Scheme{runtime.SOCKS5, runtime.SOCKS5H}, true, pass, false},
 		{"danted", func(t *testing.T) *realproxy.Server { return realproxy.Dante(t) },
-			[]runtime.Scheme{runtime.SOCKS5, runtime.SOCKS5H, runtime.SOCKS4}, false, ""},
+			[]runtime.Scheme{runtime.SOCKS5, runtime.SOCKS5H, runtime.SOCKS4}, false, "", true},
 		{"ssh", func(t *testing.T) *realproxy.Server { return realproxy.SSHDynamic(t) },
-			[]runtime.Scheme{runtime.SOCKS4A, runtime.SOCKS5H, runtime.SOCKS4, runtime.SOCKS5}, false, ""},
+			[]runtime.Scheme{runtime.SOCKS4A, runtime.SOCKS5H, runtime.SOCKS4, runtime.SOCKS5}, false, "", true},
 		{"tinyproxy", func(t *testing.T) *realproxy.Server { return realproxy.Tinyproxy(t, user, tinyproxyPass) },
-			[]runtime.Scheme{runtime.HTTP}, true, tinyproxyPass},
+			[]runtime.Scheme{runtime.HTTP}, true, tinyproxyPass, true},
 		{"squid", func(t *testing.T) *realproxy.Server { return realproxy.Squid(t, user, pass, certPEM, keyPEM) },
-			[]runtime.Scheme{runtime.HTTP, runtime.HTTPS}, true, pass},
+			[]runtime.Scheme{runtime.HTTP, runtime.HTTPS}, true, pass, true},
 	}
 	for _, sc := range cases {
 		t.Run(sc.name, func(t *testing.T) {
 			srv := sc.start(t)
-			for _, scheme := range sc.schemes {
-				p := &runtime.Proxy{Scheme: scheme, Host: srv.Host(), Port: srv.Port(), Timeout: stepTimeout}
-				if scheme == runtime.HTTPS {
-					p.Port = srv.TLSPort()
-					p.TLSConfig = &tls.Config{RootCAs: f.ca.Pool}
-				}
-				if sc.auth {
-					p.User, p.Password = user, sc.pass
-				}
-				r := route{server: srv, proxy: p, nameSent: scheme.RemoteDNS()}
-				t.Run(scheme.String(), func(t *testing.T) {
-					mark := srv.Mark()
-					defer t.Run("proxylog/dns", func(t *testing.T) {
-						checkDNS(t, r, mark)
-					})
-					t.Run("nethttp/rest", func(t *testing.T) {
-						record(t, fmt.Sprintf("server=%s scheme=%s client=nethttp rest=https", sc.name, scheme))
-						testREST(t, f, r)
-					})
-					for _, ws := range []string{"ws", "wss"} {
-						t.Run("gorilla/"+ws, func(t *testing.T) {
-							record(t, fmt.Sprintf("server=%s scheme=%s client=gorilla ws=%s", sc.name, scheme, ws))
-							testGorilla(t, f, r, ws)
-						})
-						t.Run("coder/"+ws, func(t *testing.T) {
-							record(t, fmt.Sprintf("server=%s scheme=%s client=coder ws=%s", sc.name, scheme, ws))
-							testCoder(t, f, r, ws)
-						})
+			modes := []bool{false}
+			if sc.optimistic {
+				modes = append(modes, true)
+			}
+			for _, optimistic := range modes {
+				for _, scheme := range sc.schemes {
+					p := &runtime.Proxy{Scheme: scheme, Host: srv.Host(), Port: srv.Port(), Timeout: stepTimeout, Optimistic: optimistic}
+					if scheme == runtime.HTTPS {
+						p.Port = srv.TLSPort()
+						p.TLSConfig = &tls.Config{RootCAs: f.ca.Pool}
 					}
 					if sc.auth {
-						t.Run("runtime/wrongauth", func(t *testing.T) {
-							record(t, fmt.Sprintf("server=%s scheme=%s client=runtime auth=wrong", sc.name, scheme))
-							testWrongAuth(t, f, r)
-						})
+						p.User, p.Password = user, sc.pass
 					}
-				})
+					r := route{server: srv, proxy: p, nameSent: scheme.RemoteDNS()}
+					name, tag := scheme.String(), ""
+					if optimistic {
+						name, tag = name+"+optimistic", " optimistic=true"
+					}
+					row := func(format string, args ...any) string {
+						return fmt.Sprintf("server=%s scheme=%s ", sc.name, scheme) + fmt.Sprintf(format, args...) + tag
+					}
+					t.Run(name, func(t *testing.T) {
+						mark := srv.Mark()
+						defer t.Run("proxylog/dns", func(t *testing.T) {
+							checkDNS(t, r, mark, tag)
+						})
+						t.Run("nethttp/rest", func(t *testing.T) {
+							record(t, row("client=nethttp rest=https"))
+							testREST(t, f, r)
+						})
+						for _, ws := range []string{"ws", "wss"} {
+							t.Run("gorilla/"+ws, func(t *testing.T) {
+								record(t, row("client=gorilla ws=%s", ws))
+								testGorilla(t, f, r, ws)
+							})
+							t.Run("coder/"+ws, func(t *testing.T) {
+								record(t, row("client=coder ws=%s", ws))
+								testCoder(t, f, r, ws)
+							})
+							t.Run("gobwas/"+ws, func(t *testing.T) {
+								record(t, row("client=gobwas ws=%s", ws))
+								testGobwas(t, f, r, ws)
+							})
+						}
+						if sc.auth {
+							t.Run("runtime/wrongauth", func(t *testing.T) {
+								record(t, row("client=runtime auth=wrong"))
+								testWrongAuth(t, f, r)
+							})
+						}
+					})
+				}
 			}
 		})
 	}
@@ -315,6 +338,59 @@ func testCoder(t *testing.T, f *fixture, r route, ws string) {
 	}
 }
 
+func testGobwas(t *testing.T, f *fixture, r route, ws string) {
+	count := f.counter(ws)
+	before := count()
+	d := r.dialer(runtime.TransportWebSocket)
+	var peer string
+	wd := gobwas.Dialer{
+		NetDial:   d.DialContext,
+		TLSConfig: f.ca.ClientConfig(host),
+		Timeout:   stepTimeout,
+		OnHeader: func(key, value []byte) error {
+			if strings.EqualFold(string(key), target.PeerHeader) {
+				peer = string(value)
+			}
+			return nil
+		},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
+	defer cancel()
+	conn, br, _, err := wd.Dial(ctx, f.tgt.URL(ws, host, "/ws"))
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer conn.Close()
+	proveProxied(t, r, peer)
+	rw := struct {
+		io.Reader
+		io.Writer
+	}{conn, conn}
+	if br != nil { // bytes the server sent right after the handshake
+		rw.Reader = io.MultiReader(br, conn)
+	}
+	_ = conn.SetDeadline(time.Now().Add(stepTimeout))
+	for i := 0; i < 3; i++ {
+		msg := fmt.Sprintf("gobwas %s %s #%d", r.proxy.Scheme, ws, i)
+		if err := wsutil.WriteClientText(rw, []byte(msg)); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		got, err := wsutil.ReadServerText(rw)
+		if err != nil || string(got) != msg {
+			t.Fatalf("echo: %q %v, want %q", got, err, msg)
+		}
+	}
+	if got := count() - before; got != 1 {
+		t.Errorf("target accepted %d %s connections, want 1", got, ws)
+	}
+	_ = wsutil.WriteClientMessage(rw, gobwasOpClose, gobwasNormalClose)
+}
+
+var (
+	gobwasOpClose     = gobwas.OpClose
+	gobwasNormalClose = gobwas.NewCloseFrameBody(gobwas.StatusNormalClosure, "")
+)
+
 func testWrongAuth(t *testing.T, f *fixture, r route) {
 	before := f.tgt.Conns()
 	for _, tc := range []struct {
@@ -330,7 +406,17 @@ func testWrongAuth(t *testing.T, f *fixture, r route) {
 		ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
 		c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(f.tgt.HTTPSPort)))
 		cancel()
-		if err == nil {
+		if err == nil && p.Optimistic {
+			// The replies are checked on the first read.
+			_ = c.SetReadDeadline(time.Now().Add(stepTimeout))
+			var b [1]byte
+			_, err = c.Read(b[:])
+			c.Close()
+			if err == nil {
+				t.Errorf("%s: optimistic tunnel delivered data", tc.name)
+				continue
+			}
+		} else if err == nil {
 			c.Close()
 			t.Errorf("%s: dial succeeded", tc.name)
 			continue
@@ -370,7 +456,7 @@ var dnsEvidence = map[string]string{
 // checkDNS proves from the proxy's own log, where the server logs the
 // target as requested, that the proxy received the host name for remote-DNS
 // schemes and an address for socks5 and socks4 (resolved by the runtime).
-func checkDNS(t *testing.T, r route, mark realproxy.LogMark) {
+func checkDNS(t *testing.T, r route, mark realproxy.LogMark, tag string) {
 	want, other := host, "127.0.0.1"
 	kind := "remote"
 	if !r.nameSent {
@@ -378,10 +464,10 @@ func checkDNS(t *testing.T, r route, mark realproxy.LogMark) {
 	}
 	pattern, ok := dnsEvidence[r.server.Name]
 	if !ok {
-		record(t, fmt.Sprintf("server=%s scheme=%s dns=%s evidence=none", r.server.Name, r.proxy.Scheme, kind))
+		record(t, fmt.Sprintf("server=%s scheme=%s dns=%s evidence=none%s", r.server.Name, r.proxy.Scheme, kind, tag))
 		t.Skipf("%s does not log the requested target", r.server.Name)
 	}
-	record(t, fmt.Sprintf("server=%s scheme=%s dns=%s evidence=proxy-log", r.server.Name, r.proxy.Scheme, kind))
+	record(t, fmt.Sprintf("server=%s scheme=%s dns=%s evidence=proxy-log%s", r.server.Name, r.proxy.Scheme, kind, tag))
 	var log string
 	// squid writes access.log lines when a tunnel closes: give it time.
 	deadline := time.Now().Add(10 * time.Second)
@@ -431,4 +517,96 @@ func matchLine(line, pattern string) bool {
 		line = line[len(p):]
 	}
 	return true
+}
+
+// TestDirectControl: with no proxy the target's peer socket belongs to this
+// process and to no proxy, so the proxy-side evidence above discriminates.
+func TestDirectControl(t *testing.T) {
+	f := newFixture(t)
+	srv := realproxy.Dante(t)
+	record(t, "server=none scheme=direct client=nethttp rest=https")
+	d := &runtime.Dialer{Exchange: "interop", Transport: runtime.TransportHTTP}
+	tr := &http.Transport{DialContext: d.DialContext, TLSClientConfig: f.ca.ClientConfig("")}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr, Timeout: stepTimeout}).Get(f.tgt.URL("https", host, "/ping"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ping target.Ping
+	err = json.NewDecoder(resp.Body).Decode(&ping)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, err := realproxy.Owner(ping.Peer, srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if owner != nil {
+		t.Errorf("direct connection's peer %s belongs to %s", ping.Peer, owner.Name)
+	}
+	pids, err := realproxy.SocketOwners(ping.Peer)
+	if err != nil || !slices.Contains(pids, os.Getpid()) {
+		t.Errorf("direct peer %s owners %v (%v), want this process %d", ping.Peer, pids, err, os.Getpid())
+	}
+}
+
+// TestLatencyRelay puts a delaying relay between the client and squid (as
+// benchmarks do) and checks that the tunnel goes through it and pays the
+// delay on each round trip of the set-up.
+func TestLatencyRelay(t *testing.T) {
+	f := newFixture(t)
+	certPEM, keyPEM, err := f.ca.IssuePEM("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := realproxy.Squid(t, user, pass, certPEM, keyPEM)
+	const delay = 20 * time.Millisecond
+	for _, tc := range []struct {
+		scheme runtime.Scheme
+		addr   string
+		// round trips to the proxy before the tunnel is open: TLS 1.3
+		// handshake (1) + CONNECT (1)
+		minRTT int
+	}{
+		{runtime.HTTP, srv.Addr, 1},
+		{runtime.HTTPS, srv.TLSAddr, 2},
+	} {
+		t.Run(tc.scheme.String(), func(t *testing.T) {
+			record(t, fmt.Sprintf("server=squid scheme=%s client=runtime relay=%v", tc.scheme, delay))
+			relay := target.Relay(t, tc.addr, delay)
+			p := &runtime.Proxy{Scheme: tc.scheme, Host: "127.0.0.1", Port: uint16(mustPort(t, relay.Addr)),
+				User: user, Password: pass, Timeout: stepTimeout, TLSConfig: &tls.Config{RootCAs: f.ca.Pool}}
+			d := &runtime.Dialer{Proxy: p, Exchange: "interop", Transport: runtime.TransportWebSocket}
+			ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
+			defer cancel()
+			start := time.Now()
+			c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(f.tgt.HTTPPort)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			setup := time.Since(start)
+			if min := time.Duration(tc.minRTT) * 2 * delay; setup < min {
+				t.Errorf("set-up took %v through a %v relay, want >= %v", setup, delay, min)
+			}
+			if relay.Conns() != 1 {
+				t.Errorf("relay saw %d connections, want 1", relay.Conns())
+			}
+			t.Logf("set-up through the relay: %v", setup)
+		})
+	}
+}
+
+func mustPort(t *testing.T, addr string) int {
+	t.Helper()
+	_, ps, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := strconv.Atoi(ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

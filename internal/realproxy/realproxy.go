@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -396,28 +397,70 @@ func waitListen(p *proc, addr string) error {
 // directly, nor from another proxy). It reads /proc/net/tcp{,6} and
 // /proc/PID/fd, so the connection must still be open.
 func (s *Server) OwnsConn(addr string) (bool, error) {
-	ap, err := netip.ParseAddrPort(addr)
+	owners, err := SocketOwners(addr)
 	if err != nil {
 		return false, err
 	}
-	inode, err := socketInode(ap)
-	if err != nil {
-		return false, err
-	}
-	want := "socket:[" + inode + "]"
-	for _, pid := range s.AllPids() {
-		dir := "/proc/" + strconv.Itoa(pid) + "/fd"
-		ents, err := os.ReadDir(dir)
-		if err != nil {
-			continue
-		}
-		for _, e := range ents {
-			if l, err := os.Readlink(dir + "/" + e.Name()); err == nil && l == want {
-				return true, nil
-			}
+	mine := s.AllPids()
+	for _, pid := range owners {
+		if slices.Contains(mine, pid) {
+			return true, nil
 		}
 	}
 	return false, nil
+}
+
+// Owner returns which of servers holds the TCP socket with local address
+// addr (the peer a target saw), or nil when none does: for a direct
+// connection SocketOwners(addr) holds os.Getpid() instead.
+func Owner(addr string, servers ...*Server) (*Server, error) {
+	for _, s := range servers {
+		ok, err := s.OwnsConn(addr)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return s, nil
+		}
+	}
+	return nil, nil
+}
+
+// SocketOwners returns the processes that hold the open TCP socket whose
+// local address is addr ("127.0.0.1:54321"), read from /proc.
+func SocketOwners(addr string) ([]int, error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	inode, err := socketInode(ap)
+	if err != nil {
+		return nil, err
+	}
+	want := "socket:[" + inode + "]"
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		dir := "/proc/" + e.Name() + "/fd"
+		fds, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, fd := range fds {
+			if l, err := os.Readlink(dir + "/" + fd.Name()); err == nil && l == want {
+				pids = append(pids, pid)
+				break
+			}
+		}
+	}
+	return pids, nil
 }
 
 // socketInode finds the inode of the TCP socket with local address ap.

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -144,6 +145,49 @@ func TestDante(t *testing.T) {
 		t.Fatal(err)
 	}
 	roundTrip(t, c)
+}
+
+// TestOwner: the far end of a tunnelled connection belongs to the proxy, the
+// far end of a direct one to this process.
+func TestOwner(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	m := realproxy.Microsocks(t, "", "")
+	d := realproxy.Dante(t)
+	for _, via := range []*realproxy.Server{m, d, nil} {
+		var c net.Conn
+		if via == nil {
+			c, err = net.Dial("tcp", l.Addr().String())
+		} else {
+			c, err = socks5(t, via, "", "", l.Addr().String())
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, err := l.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		peer := sc.RemoteAddr().String()
+		owner, err := realproxy.Owner(peer, m, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if owner != via {
+			t.Errorf("peer %s: owner %v, want %v", peer, owner, via)
+		}
+		if via == nil {
+			pids, err := realproxy.SocketOwners(peer)
+			if err != nil || !slices.Contains(pids, os.Getpid()) {
+				t.Errorf("direct peer %s owners %v (%v), want this process %d", peer, pids, err, os.Getpid())
+			}
+		}
+		c.Close()
+		sc.Close()
+	}
 }
 
 func TestSSHDynamic(t *testing.T) {
