@@ -242,13 +242,13 @@ func (in *Injector) lookup(id string) *route {
 	if len(id) > in.maxIDLen {
 		return in.def
 	}
+	if r, ok := in.byID[id]; ok {
+		return r // the common case: a known id in lower case
+	}
 	for i := 0; i < len(id); i++ {
 		if c := id[i]; 'A' <= c && c <= 'Z' {
 			return in.lookupFold(id)
 		}
-	}
-	if r, ok := in.byID[id]; ok {
-		return r
 	}
 	return in.def
 }

@@ -115,6 +115,9 @@ const host = "localhost"
 
 // TestInterop runs the matrix: server × scheme × client × kind.
 func TestInterop(t *testing.T) {
+	matrix.Lock()
+	matrix.lines = nil // -count=N: one summary per run
+	matrix.Unlock()
 	f := newFixture(t)
 	certPEM, keyPEM, err := f.ca.IssuePEM("127.0.0.1", "localhost", "proxy.test")
 	if err != nil {
