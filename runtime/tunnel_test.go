@@ -710,7 +710,7 @@ func TestOptimistic(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("%s/auth=%v", tc.s, tc.user != ""), func(t *testing.T) {
 			srv := newServer(t, proxytest.Config{Kind: kindOf(tc.s), User: tc.user, Password: tc.pass,
-				Misbehave: proxytest.Misbehave{ReplyDelay: 50 * time.Millisecond}})
+				Misbehave: proxytest.Misbehave{ReplyDelay: 300 * time.Millisecond}})
 			p := srv.Proxy(tc.s)
 			p.Optimistic = true
 			start := time.Now()
@@ -723,7 +723,7 @@ func TestOptimistic(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Neither the dial nor the first write waited for a reply.
-			if took := time.Since(start); took > 45*time.Millisecond && tc.s != runtime.HTTPS {
+			if took := time.Since(start); took > 250*time.Millisecond && tc.s != runtime.HTTPS {
 				t.Errorf("dial and first write took %v: waited for the proxy", took)
 			}
 			buf := make([]byte, 5)
