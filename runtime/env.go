@@ -209,7 +209,6 @@ func ApplyEnv(s Settings, environ []string) (Settings, error) {
 			e.timeout, e.timeoutVar = &d, v.name
 		default:
 			errs = append(errs, envErr(v.name, "unknown field %q: want URL, DIRECT, TIMEOUT_SECONDS or OPTIMISTIC", field))
-			break
 		}
 		if len(errs) > nerr {
 			e.invalid = true

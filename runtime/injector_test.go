@@ -246,7 +246,7 @@ func TestInjectorDialer(t *testing.T) {
 	if d.Exchange != "okx" || routeStr(d.Proxy) != "socks5h://def:1" {
 		t.Errorf("unknown-id Dialer = %+v", d)
 	}
-	if in.Dialer("binance", TransportHTTP) == in.Dialer("binance", TransportHTTP) {
+	if d1, d2 := in.Dialer("binance", TransportHTTP), in.Dialer("binance", TransportHTTP); d1 == d2 {
 		t.Error("Dialer returns a shared pointer")
 	}
 }
