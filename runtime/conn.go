@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"errors"
 	"io"
 	"net"
 	"sync"
@@ -154,6 +155,38 @@ func (c *optimisticConn) WriteTo(w io.Writer) (int64, error) {
 	rest := c.rest
 	c.rest = nil
 	c.mu.Unlock()
+	if len(rest) > 0 {
+		m, err := w.Write(rest)
+		n += int64(m)
+		if err != nil {
+			return n, err
+		}
+	}
+	m, err := io.Copy(w, c.Conn)
+	return n + m, err
+}
+
+// CloseWrite half-closes the tunnel when the underlying connection can.
+func (c *bufferedConn) CloseWrite() error { return closeWrite(c.Conn) }
+
+// CloseWrite half-closes the tunnel when the underlying connection can.
+func (c *optimisticConn) CloseWrite() error { return closeWrite(c.Conn) }
+
+func closeWrite(c net.Conn) error {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
+}
+
+// WriteTo drains the buffered bytes, then lets io.Copy use the underlying
+// connection's fast path.
+func (c *bufferedConn) WriteTo(w io.Writer) (int64, error) {
+	c.mu.Lock()
+	rest := c.buf
+	c.buf = nil
+	c.mu.Unlock()
+	var n int64
 	if len(rest) > 0 {
 		m, err := w.Write(rest)
 		n += int64(m)

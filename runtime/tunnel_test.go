@@ -854,3 +854,28 @@ func TestHTTPClientThroughEveryScheme(t *testing.T) {
 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+// TestBufferedCopy: io.Copy out of a tunnel with buffered bytes (WriteTo)
+// delivers them first; CloseWrite half-closes through the wrappers.
+func TestBufferedCopy(t *testing.T) {
+	e := newEcho(t, "127.0.0.1:0")
+	for _, opt := range []bool{false, true} {
+		srv := newServer(t, proxytest.Config{Kind: proxytest.HTTP, Misbehave: proxytest.Misbehave{DataAfterReply: []byte("BANNER")}})
+		p := srv.Proxy(0)
+		p.Optimistic = opt
+		c, err := dialer(p).DialContext(context.Background(), "tcp", "127.0.0.1:"+e.port())
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, "abc")
+		if err := c.(interface{ CloseWrite() error }).CloseWrite(); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		var buf bytes.Buffer
+		if _, err := io.Copy(&buf, c); err != nil || buf.String() != "BANNERabc" {
+			t.Fatalf("optimistic=%v: copied %q, %v", opt, buf.String(), err)
+		}
+		c.Close()
+	}
+}
