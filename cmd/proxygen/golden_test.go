@@ -123,14 +123,15 @@ func assertDeterministic(t *testing.T, args []string, out string) {
 	}
 }
 
-// TestGoldenBuild builds and vets every positive golden case in the nested
-// module, so generated code is proven to compile against the runtime.
+// TestGoldenBuild builds, vets and tests every positive golden case in the
+// nested module: generated code compiles against the runtime, and the
+// hand-written api_test.go files next to some cases check its behaviour.
 func TestGoldenBuild(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the golden module with the go command")
 	}
 	goTool := goCommand(t)
-	for _, args := range [][]string{{"build", "./..."}, {"vet", "./..."}} {
+	for _, args := range [][]string{{"build", "./..."}, {"vet", "./..."}, {"test", "-count=1", "./..."}} {
 		cmd := exec.Command(goTool, args...)
 		cmd.Dir = goldenDir
 		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
