@@ -372,11 +372,12 @@ func (s *setup) connectHTTP(conn net.Conn, t target) (net.Conn, error) {
 			return nil, step(StageReply, err)
 		}
 		if status < 200 || status > 299 {
+			herr := httpStatusError(status, sentCreds)
 			stage := StageReply
-			if status == 407 {
+			if errors.Is(herr, ErrProxyAuth) {
 				stage = StageAuth
 			}
-			return nil, &stepError{stage: stage, status: status, err: httpStatusError(status, sentCreds)}
+			return nil, &stepError{stage: stage, status: status, err: herr}
 		}
 		return takeRest(br), nil
 	}

@@ -190,6 +190,9 @@ func httpStatusError(status int, sentCreds bool) error {
 		msg, auth = "proxy authentication failed", true
 	case status == 407:
 		msg, auth = "proxy authentication required", true
+	case status == 401 && sentCreds:
+		// tinyproxy answers wrong Basic credentials with 401, not 407.
+		msg, auth = "proxy authentication failed", true
 	case status == 400:
 		msg = "proxy rejected the request as malformed"
 	case status == 401:

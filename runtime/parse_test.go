@@ -105,6 +105,12 @@ func TestReplyTexts(t *testing.T) {
 	if err := httpStatusError(407, false); !errors.Is(err, ErrProxyAuth) || !strings.Contains(err.Error(), "required") {
 		t.Errorf("407 without creds: %v", err)
 	}
+	if err := httpStatusError(401, true); !errors.Is(err, ErrProxyAuth) || err.Error() != "proxy authentication failed (http 401)" {
+		t.Errorf("401 after sending credentials (tinyproxy's answer): %v", err)
+	}
+	if errors.Is(httpStatusError(401, false), ErrProxyAuth) {
+		t.Errorf("401 without credentials is not a proxy auth failure")
+	}
 	for _, s := range []int{403, 502, 503} {
 		if errors.Is(httpStatusError(s, true), ErrProxyAuth) {
 			t.Errorf("%d is not an auth error", s)
