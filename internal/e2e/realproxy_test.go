@@ -487,9 +487,11 @@ func checkLogs(t *testing.T, label, stderr string, tunnels map[string]int) {
 
 func (f *fixture) testMatrix(t *testing.T) {
 	before := f.tgt.Conns()
+	squidLog := len(f.squid.ReadFile("access.log"))
 	r := f.runDriver(t, f.bin)
 	tunnels := f.check(t, r, f.routes, "spec")
 	checkLogs(t, "spec", r.stderr, tunnels)
+	checkSquidLog(t, f.squid, squidLog, tunnels)
 	// One target connection per row (the second REST GET reuses the first):
 	// no extra, direct attempt was made anywhere.
 	if got, want := f.tgt.Conns()-before, int64(len(r.rows)); got != want {
@@ -497,6 +499,36 @@ func (f *fixture) testMatrix(t *testing.T) {
 	}
 	if want := len(f.routes)*7 + 3; len(r.rows) != want {
 		t.Errorf("%d rows, want %d:\n%s", len(r.rows), want, r.stdout)
+	}
+}
+
+// checkSquidLog asserts squid's side of the run: every WebSocket (ws:// and
+// wss://) and REST connection through squid was a CONNECT tunnel to the
+// host name, authenticated as proxyUser, never a forwarded request, one
+// access.log line per tunnel the driver opened through it.
+func checkSquidLog(t *testing.T, squid *realproxy.Server, offset int, tunnels map[string]int) {
+	t.Helper()
+	want := 0
+	for k, n := range tunnels {
+		if addr, _, _ := strings.Cut(k, " "); addr == squid.Addr || addr == squid.TLSAddr {
+			want += n
+		}
+	}
+	var lines []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		lines = strings.Split(strings.TrimSpace(squid.ReadFile("access.log")[offset:]), "\n")
+		if len(lines) >= want || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(lines) != want {
+		t.Errorf("squid logged %d transactions, want %d (one per tunnel):\n%s", len(lines), want, strings.Join(lines, "\n"))
+	}
+	for _, l := range lines {
+		fs := strings.Fields(l)
+		if len(fs) < 8 || fs[3] != "TCP_TUNNEL/200" || fs[5] != "CONNECT" || !strings.HasPrefix(fs[6], "localhost:") || fs[7] != proxyUser {
+			t.Errorf("squid access.log: want only authenticated CONNECT tunnels to localhost, got %q", l)
+		}
 	}
 }
 
