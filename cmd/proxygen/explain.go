@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
-	"sort"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/proxygen-go/proxygen/runtime"
@@ -50,74 +50,29 @@ func (c *cli) explain(args []string) int {
 		fmt.Fprintf(c.stdout, "%s: as compiled; at run time %s* variables may change routes (see -env)\n", *spec, prefix)
 	}
 	if !eff.Enabled {
-		fmt.Fprintln(c.stdout, "proxying is disabled (enabled: false): every exchange connects direct")
+		fmt.Fprintln(c.stdout, "proxying is disabled: every exchange connects direct")
+	}
+	in, err := runtime.NewInjector(eff) // no lookup: ${VAR}s stay names, nothing dials
+	if err != nil {
+		fmt.Fprintf(c.stderr, "%s: %v\n", *spec, err)
+		return exitInvalid
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "EXCHANGE\tTRANSPORT\tPROXY\tSOURCE")
-	for _, row := range explainRows(base, eff) {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", row.id, row.transport, row.proxy, row.source)
+	fmt.Fprintln(tw, "EXCHANGE\tTRANSPORT\tPROXY\tTIMEOUT\tSOURCE\tVARIABLES")
+	for _, r := range in.Explain() {
+		timeout := "-"
+		if p := in.Proxy(r.Exchange, r.Transport); p != nil {
+			timeout = p.SetupTimeout().String()
+		}
+		id := r.Exchange
+		if id == runtime.DefaultRouteID {
+			id = otherID
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", id, r.Transport, r.Proxy, timeout, r.SourceLabel(), strings.Join(r.Env, " "))
 	}
 	if err := tw.Flush(); err != nil {
 		fmt.Fprintf(c.stderr, "proxygen: %v\n", err)
 		return exitUsage
 	}
 	return exitOK
-}
-
-type explainRow struct {
-	id, proxy, source string
-	transport         runtime.Transport
-}
-
-// explainRows lists the effective route of every exchange and transport in
-// eff; a route that differs from base's is marked as coming from env.
-func explainRows(base, eff runtime.Settings) []explainRow {
-	ids := make([]string, 0, len(eff.Exchanges))
-	for id := range eff.Exchanges {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	ids = append(ids, otherID)
-	var rows []explainRow
-	for _, id := range ids {
-		for _, t := range []runtime.Transport{runtime.TransportHTTP, runtime.TransportWebSocket} {
-			r, source := resolve(eff, id, t)
-			if b, _ := resolve(base, id, t); !sameRoute(b, r) || base.Enabled != eff.Enabled {
-				source = "env"
-			}
-			proxy := "direct"
-			if r != nil && r.Proxy != nil {
-				proxy = r.Proxy.String()
-			}
-			rows = append(rows, explainRow{id: id, transport: t, proxy: proxy, source: source})
-		}
-	}
-	return rows
-}
-
-// resolve applies DESIGN.md's order: not enabled -> direct; exchange
-// override -> it; else default -> it; else direct.
-func resolve(s runtime.Settings, id string, t runtime.Transport) (*runtime.Route, string) {
-	if !s.Enabled {
-		return nil, "direct"
-	}
-	if r := s.Exchanges[id].Get(t); r != nil {
-		return r, "override"
-	}
-	if r := s.Default.Get(t); r != nil {
-		return r, "default"
-	}
-	return nil, "direct"
-}
-
-func sameRoute(a, b *runtime.Route) bool {
-	direct := func(r *runtime.Route) bool { return r == nil || r.Direct }
-	if direct(a) || direct(b) {
-		return direct(a) == direct(b)
-	}
-	p, q := a.Proxy, b.Proxy
-	return p.Scheme == q.Scheme && p.Host == q.Host && p.Port == q.Port &&
-		p.User == q.User && p.Password == q.Password && p.UserVar == q.UserVar &&
-		p.PasswordVar == q.PasswordVar && p.SetupTimeout() == q.SetupTimeout() &&
-		p.Optimistic == q.Optimistic
 }

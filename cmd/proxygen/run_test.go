@@ -190,15 +190,17 @@ func TestExplain(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
+	rows := squashLines(stdout)
 	for _, want := range []string{
-		"binance      http       https://eu-egress.internal:8443  override",
-		"binance      websocket  http://***@proxy.internal:3128   default",
-		"kraken       http       socks5h://proxy.internal:1080    default",
-		"kraken       websocket  direct                           override",
-		"(any other)  http       socks5h://proxy.internal:1080    default",
+		"EXCHANGE TRANSPORT PROXY TIMEOUT SOURCE VARIABLES",
+		"binance http https://eu-egress.internal:8443 10s override",
+		"binance websocket http://***@proxy.internal:3128 30s default",
+		"kraken http socks5h://proxy.internal:1080 30s default",
+		"kraken websocket direct - override",
+		"(any other) http socks5h://proxy.internal:1080 30s default",
 	} {
-		if !strings.Contains(stdout, want) {
-			t.Errorf("explain lacks %q:\n%s", want, stdout)
+		if !rows[want] {
+			t.Errorf("explain lacks row %q:\n%s", want, stdout)
 		}
 	}
 
@@ -207,8 +209,8 @@ func TestExplain(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if !strings.Contains(stdout, "kraken       websocket  socks5://127.0.0.1:1081          env") {
-		t.Errorf("env overlay not shown:\n%s", stdout)
+	if want := "kraken websocket socks5://127.0.0.1:1081 30s env CRYPTOFEED_PROXY_EXCHANGES__KRAKEN__WEBSOCKET__URL"; !squashLines(stdout)[want] {
+		t.Errorf("env overlay not shown as %q:\n%s", want, stdout)
 	}
 
 	locked := writeSpec(t, strings.Replace(validSpec, "enabled: true", "enabled: true\nlock: true", 1))
@@ -217,11 +219,26 @@ func TestExplain(t *testing.T) {
 		t.Errorf("locked spec: exit %d\n%s", code, stdout)
 	}
 
+	t.Setenv("CRYPTOFEED_PROXY_ENABLED", "off")
+	code, stdout, _ = runCLI(t, "explain", "-env", "-spec", spec)
+	if code != exitOK || !squashLines(stdout)["binance http direct - env CRYPTOFEED_PROXY_ENABLED"] {
+		t.Errorf("kill switch not shown: exit %d\n%s", code, stdout)
+	}
+
 	t.Setenv("CRYPTOFEED_PROXY_EXCHANGES__KRAKEN__WEBSOCKET__TIMEOUT_SECONDS", "9000")
 	code, _, stderr = runCLI(t, "explain", "-env", "-spec", spec)
 	if code != exitInvalid || !strings.Contains(stderr, "CRYPTOFEED_PROXY_EXCHANGES__KRAKEN__WEBSOCKET__TIMEOUT_SECONDS") {
 		t.Errorf("invalid env: exit %d, stderr %q", code, stderr)
 	}
+}
+
+// squashLines returns the set of output lines with runs of spaces collapsed.
+func squashLines(s string) map[string]bool {
+	set := map[string]bool{}
+	for _, line := range strings.Split(s, "\n") {
+		set[strings.Join(strings.Fields(line), " ")] = true
+	}
+	return set
 }
 
 func TestSchemaAndVersion(t *testing.T) {
