@@ -263,6 +263,30 @@ func TestKillSwitchEnv(t *testing.T) {
 	checkTunnelLogs(t, l.logs.String(), 1)
 }
 
+// TestEnvAddsExchange: the overlay may add an exchange the spec does not
+// list; a shared library reaches it by id (any case), and its other
+// transport keeps the default (R4.3). Literal credentials from the
+// environment (the canary) reach the proxy and nothing else.
+func TestEnvAddsExchange(t *testing.T) {
+	l := newLib(t)
+	s, err := runtime.ApplyEnv(l.settings(), []string{
+		"CRYPTOFEED_PROXY_EXCHANGES__NEWEX__HTTP__URL=http://" + proxyUser + ":" + canary + "@" + l.legacy.Addr(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.install(t, s)
+	l.expect(t, "REST NewEx (env)", "legacy", func() error { _, err := l.get(t, "NewEx"); return err })
+	if got := l.legacy.Last(); got.User != proxyUser || got.Password != canary {
+		t.Errorf("the env credentials did not reach the proxy: %q", got.User)
+	}
+	l.expect(t, "websocket newex (default)", "http", func() error { return l.dial(t, "newex", runtime.TransportWebSocket) })
+	if src := runtime.Installed().Source("NEWEX", runtime.TransportHTTP); src != runtime.SourceOverride {
+		t.Errorf("Source(NEWEX, http) = %v, want override", src)
+	}
+	checkTunnelLogs(t, l.logs.String(), 2)
+}
+
 // TestLegacyFallback (seed R2.3): with nothing installed everything is
 // direct, or goes through the caller's legacy proxy; an installed injector
 // wins, the legacy proxy fills only transports it gives no route, and never
