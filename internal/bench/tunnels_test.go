@@ -79,6 +79,16 @@ func dialAll(b *testing.B, dial dialFunc, addr string, n int) []net.Conn {
 	return conns
 }
 
+// closeTunnels closes the holder's side first, so that TIME_WAIT stays
+// there: a proxy that closes first keeps TIME_WAIT on ports it bound
+// itself (danted binds before it connects) and, after tens of thousands of
+// tunnels, runs out of ephemeral ports.
+func closeTunnels(h *holder, conns []net.Conn) {
+	h.reset()
+	time.Sleep(20 * time.Millisecond)
+	closeAll(conns)
+}
+
 func closeAll(conns []net.Conn) {
 	for _, c := range conns {
 		c.Close()
@@ -106,9 +116,9 @@ func BenchmarkIdleTunnels(b *testing.B) {
 			}
 			// Warm up: the first 1,000 dials grow pools (goroutines, the
 			// holder) that later rounds reuse.
-			closeAll(dialAll(b, c.dial, h.addr(), nTunnels))
+			conns := dialAll(b, c.dial, h.addr(), nTunnels)
 			waitFor(b, "the holder to accept every tunnel", func() bool { return h.count() == nTunnels })
-			h.reset()
+			closeTunnels(h, conns)
 			b.ResetTimer()
 			var per float64
 			for i := 0; i < b.N; i++ {
@@ -118,8 +128,7 @@ func BenchmarkIdleTunnels(b *testing.B) {
 				after := heapAlloc()
 				per += (float64(after) - float64(before)) / nTunnels
 				goruntime.KeepAlive(conns)
-				closeAll(conns)
-				h.reset()
+				closeTunnels(h, conns)
 			}
 			b.ReportMetric(per/float64(b.N), "heap-B/tunnel")
 		})
@@ -138,8 +147,8 @@ func BenchmarkDialRate(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				conns := dialAll(b, c.dial, h.addr(), nTunnels)
 				b.StopTimer()
-				closeAll(conns)
-				h.reset()
+				waitFor(b, "the holder to accept every tunnel", func() bool { return h.count() == nTunnels })
+				closeTunnels(h, conns)
 				b.StartTimer()
 			}
 			b.ReportMetric(float64(b.N*nTunnels)/b.Elapsed().Seconds(), "tunnels/s")

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// sameRTTTolerance: the standard path "matches" a peer that needs the same
+// number of round trips when its median is within this fraction. The relay
+// adds timer jitter of about 1 ms per run; 2% of a 100 ms connect is well
+// under a tenth of one 20 ms round trip.
+const sameRTTTolerance = 0.02
+
+// goalTable renders issue 5's goals with the values of this run.
+func goalTable(r map[string]*samples) string {
+	var b strings.Builder
+	b.WriteString("| # | goal | measured (medians of this run) | verdict |\n| --- | --- | --- | --- |\n")
+	row := func(n, goal, measured, verdict string) {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", n, goal, measured, verdict)
+	}
+	na := func(n, goal, why string) { row(n, goal, "not measured", why) }
+
+	// 2. Route lookup.
+	if s := r["lookup"]; s != nil {
+		for _, c := range []struct {
+			name, label string
+			limit       float64
+		}{
+			{"typed", "typed `HTTPProxy(e)`", 2},
+			{"injector-string", "string id `Injector.Proxy(id, t)`", 25},
+			{"global-ProxyFor", "string id `runtime.ProxyFor(id, t)`", 25},
+		} {
+			name := "BenchmarkRouteLookup/lookup=" + c.name
+			ns, ok1 := s.med(name, "ns/op")
+			allocs, ok2 := s.med(name, "allocs/op")
+			base, _ := s.med("BenchmarkRouteLookup/lookup=map-baseline", "ns/op")
+			goal := fmt.Sprintf("%s <= %g ns/op, 0 allocs/op", c.label, c.limit)
+			if !ok1 || !ok2 {
+				na("2", goal, "no result")
+				continue
+			}
+			m := fmt.Sprintf("%.2f ns/op, %g allocs/op (map[string] baseline %.2f ns/op: %.2fx)", ns, allocs, base, ns/base)
+			v := "met"
+			switch {
+			case ns > c.limit && allocs > 0:
+				v = fmt.Sprintf("**missed**: %.0f%% over, and allocates", 100*(ns/c.limit-1))
+			case ns > c.limit:
+				v = fmt.Sprintf("**missed** by %.2f ns (%.0f%% over)", ns-c.limit, 100*(ns/c.limit-1))
+			case allocs > 0:
+				v = "**missed**: allocates"
+			}
+			row("2", goal, m, v)
+		}
+	} else {
+		na("2", "route lookup", "group not run")
+	}
+
+	// 4. Connect latency.
+	if s := r["connect"]; s != nil {
+		key := func(proxy, client string) string {
+			return "BenchmarkConnect/proxy=" + proxy + "/client=" + client
+		}
+		for _, proxy := range []string{"proxytest-socks5-auth", "proxytest-http-auth", "danted-socks5", "squid-http-auth"} {
+			std, ok := s.med(key(proxy, "proxygen-std"), "p50-ms")
+			if !ok {
+				na("4", "standard <= every peer on "+proxy, "skipped (server not installed) or failed")
+				continue
+			}
+			stdRTT, _ := s.med(key(proxy, "proxygen-std"), "RTTs")
+			var parts []string
+			worst := 0.0
+			var worstPeer string
+			for _, peer := range []string{"xnet-socks5-gorilla", "gorilla-proxy", "nethttp-coder"} {
+				p, ok := s.med(key(proxy, peer), "p50-ms")
+				if !ok {
+					continue
+				}
+				pr, _ := s.med(key(proxy, peer), "RTTs")
+				ratio := std / p
+				parts = append(parts, fmt.Sprintf("%s %.1f ms (%.2f RTT): %.3fx", peer, p, pr, ratio))
+				if ratio > worst {
+					worst, worstPeer = ratio, peer
+				}
+			}
+			m := fmt.Sprintf("standard %.1f ms (%.2f RTT); vs %s", std, stdRTT, strings.Join(parts, "; "))
+			var v string
+			switch {
+			case worst <= 1:
+				v = "met"
+			case worst <= 1+sameRTTTolerance:
+				v = fmt.Sprintf("met within noise: same round trips, %.1f%% slower than %s (tolerance %.0f%%, < 0.1 RTT)", 100*(worst-1), worstPeer, 100*sameRTTTolerance)
+			default:
+				v = fmt.Sprintf("**missed**: %.1f%% slower than %s", 100*(worst-1), worstPeer)
+			}
+			row("4", "standard <= every peer on "+proxy, m, v)
+		}
+		opt, ok1 := s.med(key("proxytest-socks5-auth", "proxygen-optimistic"), "p50-ms")
+		xn, ok2 := s.med(key("proxytest-socks5-auth", "xnet-socks5-gorilla"), "p50-ms")
+		goal := "optimistic <= 0.6x x/net/proxy SOCKS5 with auth (proxytest SOCKS5 + auth)"
+		if ok1 && ok2 {
+			ratio := opt / xn
+			optR, _ := s.med(key("proxytest-socks5-auth", "proxygen-optimistic"), "RTTs")
+			xnR, _ := s.med(key("proxytest-socks5-auth", "xnet-socks5-gorilla"), "RTTs")
+			v := "met"
+			if ratio > 0.6 {
+				v = fmt.Sprintf("**missed** by %.3f (%.0f%% over)", ratio-0.6, 100*(ratio/0.6-1))
+			}
+			row("4", goal, fmt.Sprintf("optimistic %.1f ms (%.2f RTT) / x/net/proxy %.1f ms (%.2f RTT) = %.3fx", opt, optR, xn, xnR, ratio), v)
+		} else {
+			na("4", goal, "no result")
+		}
+		for _, proxy := range []string{"danted-socks5", "squid-http-auth", "proxytest-http-auth"} {
+			opt, ok1 := s.med(key(proxy, "proxygen-optimistic"), "p50-ms")
+			std, ok2 := s.med(key(proxy, "proxygen-std"), "p50-ms")
+			dir, ok3 := s.med(key(proxy, "direct"), "p50-ms")
+			if ok1 && ok2 && ok3 {
+				row("4", "(context) optimistic on "+proxy, fmt.Sprintf("optimistic %.1f ms = %.3fx standard, %.3fx direct", opt, opt/std, opt/dir), "no goal")
+			}
+		}
+	} else {
+		na("4", "connect latency", "group not run")
+	}
+
+	// 5. Throughput.
+	if s := r["throughput"]; s != nil {
+		for _, t := range []struct{ bench, unit, label string }{
+			{"BenchmarkBulk", "MB/s", "bulk bytes/s"},
+			{"BenchmarkWebSocketMessages", "msgs/s", "WebSocket messages/s"},
+		} {
+			dir, ok := s.med(t.bench+"/path=direct", t.unit)
+			if !ok {
+				na("5", t.label, "no direct result")
+				continue
+			}
+			relay, _ := s.med(t.bench+"/path=relay", t.unit)
+			for _, via := range []string{"proxytest", "danted"} {
+				pg, ok := s.med(t.bench+"/path="+via+"-proxygen-std", t.unit)
+				if !ok {
+					na("5", t.label+" via "+via, "skipped (server not installed) or failed")
+					continue
+				}
+				opt, _ := s.med(t.bench+"/path="+via+"-proxygen-optimistic", t.unit)
+				xn, _ := s.med(t.bench+"/path="+via+"-xnet", t.unit)
+				m := fmt.Sprintf("proxygen %s, direct %s: **%.2fx direct**; optimistic %.2fx direct; x/net/proxy %.2fx direct (proxygen %.2fx x/net); plain relay hop %.2fx direct (proxygen %.2fx relay)",
+					human(pg, t.unit), human(dir, t.unit), pg/dir, opt/dir, xn/dir, pg/xn, relay/dir, pg/relay)
+				v := "met"
+				if pg/dir < 0.97 {
+					v = fmt.Sprintf("**missed** by %.0f%% (%.2fx < 0.97x); see Throughput below", 100*(0.97-pg/dir), pg/dir)
+				}
+				row("5", t.label+" via "+via+" >= 0.97x direct", m, v)
+			}
+		}
+	} else {
+		na("5", "throughput", "group not run")
+	}
+
+	// 6. Memory.
+	if s := r["idle"]; s != nil {
+		dir, ok1 := s.med("BenchmarkIdleTunnels/path=direct", "heap-B/tunnel")
+		pg, ok2 := s.med("BenchmarkIdleTunnels/path=danted-proxygen-std", "heap-B/tunnel")
+		xn, _ := s.med("BenchmarkIdleTunnels/path=danted-xnet", "heap-B/tunnel")
+		goal := "heap per idle tunnel <= direct + 1 KiB (1,000 tunnels via danted)"
+		if ok1 && ok2 {
+			v := "met"
+			if pg-dir > 1024 {
+				v = fmt.Sprintf("**missed** by %.0f B", pg-dir-1024)
+			}
+			row("6", goal, fmt.Sprintf("proxygen %.0f B, direct %.0f B: %+.0f B per tunnel (x/net/proxy %+.0f B)", pg, dir, pg-dir, xn-dir), v)
+		} else {
+			na("6", goal, "skipped (danted not installed) or failed")
+		}
+	} else {
+		na("6", "memory", "group not run")
+	}
+
+	// 7. Dial rate.
+	if s := r["dialrate"]; s != nil {
+		pg, ok1 := s.med("BenchmarkDialRate/path=danted-proxygen-std", "tunnels/s")
+		xn, ok2 := s.med("BenchmarkDialRate/path=danted-xnet", "tunnels/s")
+		dir, _ := s.med("BenchmarkDialRate/path=direct", "tunnels/s")
+		goal := "tunnels/s with 1,000 concurrent dials via danted: proxygen >= 1.0x x/net/proxy"
+		if ok1 && ok2 {
+			v := "met"
+			if pg/xn < 1 {
+				v = fmt.Sprintf("**missed** by %.0f%% (%.2fx); see the dial-rate table for whether it is significant", 100*(1-pg/xn), pg/xn)
+			}
+			row("7", goal, fmt.Sprintf("proxygen %.0f/s, x/net/proxy %.0f/s: %.2fx (direct %.0f/s)", pg, xn, pg/xn, dir), v)
+		} else {
+			na("7", goal, "skipped (danted not installed) or failed")
+		}
+	} else {
+		na("7", "dial rate", "group not run")
+	}
+
+	// 8. Generator.
+	if s := r["gen"]; s != nil {
+		for _, c := range []struct{ name, label string }{
+			{"BenchmarkGenerate/exchanges=1000", "validate + generate, 1,000 exchanges"},
+			{"BenchmarkGenerate/exchanges=10000", "validate + generate, 10,000 exchanges"},
+			{"BenchmarkGoBuild/exchanges=1000", "`go build` of the generated 1,000-exchange package"},
+		} {
+			ns, ok := s.med(c.name, "ns/op")
+			if !ok {
+				na("8", c.label, "no result")
+				continue
+			}
+			row("8", c.label, fmt.Sprintf("%.0f ms", ns/1e6), "no numeric goal (reported)")
+		}
+		a, ok1 := s.med("BenchmarkGenerate/exchanges=1000", "ns/op")
+		z, ok2 := s.med("BenchmarkGenerate/exchanges=10000", "ns/op")
+		if ok1 && ok2 {
+			row("8", "scaling 1,000 -> 10,000 exchanges", fmt.Sprintf("%.1fx the time for 10x the exchanges", z/a), "linear would be 10x")
+		}
+	} else {
+		na("8", "generator", "group not run")
+	}
+	return b.String()
+}
+
+func human(v float64, unit string) string {
+	switch unit {
+	case "MB/s":
+		return fmt.Sprintf("%.0f MB/s", v)
+	case "msgs/s":
+		return fmt.Sprintf("%.0f msgs/s", v)
+	}
+	return fmt.Sprintf("%g %s", v, unit)
+}
