@@ -38,13 +38,17 @@ const driverTimeout = 60 * time.Second
 // want is the route the spec gives one exchange and transport: the server
 // that must carry the traffic (nil: direct) and the scheme.
 type want struct {
-	server *realproxy.Server
-	scheme string
+	server     *realproxy.Server
+	scheme     string
+	optimistic bool // optimistic: true in the spec
 }
 
 func (w want) String() string {
 	if w.server == nil {
 		return "direct"
+	}
+	if w.optimistic {
+		return w.scheme + " (optimistic) via " + w.server.Name
 	}
 	return w.scheme + " via " + w.server.Name
 }
@@ -158,15 +162,16 @@ func (f *fixture) spec() []byte {
 		return scheme + "://" + addr
 	}
 	f.routes = map[string][2]want{
-		"binance":  {{f.dante, "socks5"}, {f.dante, "socks5h"}},
-		"bitfinex": {{f.dante, "socks4"}, {f.dante, "socks4"}},
-		"coinbase": {{f.micro, "socks5"}, {f.micro, "socks5h"}},
-		"deribit":  {{f.ssh, "socks4a"}, {f.ssh, "socks4a"}},
-		"gemini":   {{f.tiny, "http"}, {f.tiny, "http"}},
-		"huobi":    {{f.squid, "http"}, {f.squid, "https"}},
+		"binance":  {{f.dante, "socks5", false}, {f.dante, "socks5h", false}},
+		"bitfinex": {{f.dante, "socks4", false}, {f.dante, "socks4", false}},
+		"bitstamp": {{f.dante, "socks5h", true}, {f.tiny, "http", true}}, // pipelined handshakes
+		"coinbase": {{f.micro, "socks5", false}, {f.micro, "socks5h", false}},
+		"deribit":  {{f.ssh, "socks4a", false}, {f.ssh, "socks4a", false}},
+		"gemini":   {{f.tiny, "http", false}, {f.tiny, "http", false}},
+		"huobi":    {{f.squid, "http", false}, {f.squid, "https", false}},
 		"kraken":   {{}, {}},
-		"bybit":    {{f.ssh, "socks5h"}, {f.squid, "https"}}, // defaults
-		"okx":      {{}, {f.squid, "https"}},                 // http direct, websocket default
+		"bybit":    {{f.ssh, "socks5h", false}, {f.squid, "https", false}}, // defaults
+		"okx":      {{}, {f.squid, "https", false}},                        // http direct, websocket default
 	}
 	f.libRoutes = map[string][2]want{
 		"lib:Unlisted": f.routes["bybit"],
@@ -199,7 +204,11 @@ func (f *fixture) spec() []byte {
 		fmt.Fprintf(&b, "  %s:\n", id)
 		for i, tr := range []string{"http", "websocket"} {
 			w := f.routes[id][i]
-			fmt.Fprintf(&b, "    %s: { url: %q, timeout_seconds: 20 }\n", tr, u(w.scheme, w.server, auth[w.server]))
+			opt := ""
+			if w.optimistic {
+				opt = ", optimistic: true"
+			}
+			fmt.Fprintf(&b, "    %s: { url: %q, timeout_seconds: 20%s }\n", tr, u(w.scheme, w.server, auth[w.server]), opt)
 		}
 	}
 	return []byte(b.String())
@@ -421,6 +430,9 @@ func (f *fixture) check(t *testing.T, r *run, routes map[string][2]want, label s
 			}
 			wantRoute += addr
 			tunnels[addr+" "+rw.Transport]++
+			if w.optimistic {
+				tunnels["optimistic "+rw.Transport]++
+			}
 		}
 		if rw.Route != wantRoute {
 			status = "FAIL"
@@ -431,7 +443,7 @@ func (f *fixture) check(t *testing.T, r *run, routes map[string][2]want, label s
 			t.Errorf("%s: second REST GET did not reuse the connection: %s", label, rw.Line)
 		}
 		f.matrixLines = append(f.matrixLines, fmt.Sprintf("%-18s %-12s %-10s %-8s %-4s %-44s carried-by=%-10s %s",
-			label, rw.Exchange, rw.Transport, rw.Client, rw.URL, rw.Route, owner, status))
+			label, rw.Exchange, rw.Transport, rw.Client, rw.URL, rw.Route+map[bool]string{true: " (optimistic)"}[w.optimistic], owner, status))
 	}
 	for ex := range routes {
 		for _, tr := range []string{"http", "websocket"} {
@@ -472,6 +484,9 @@ func checkLogs(t *testing.T, label, stderr string, tunnels map[string]int) {
 			}
 		}
 		got[fmt.Sprint(rec["proxy"])+" "+fmt.Sprint(rec["transport"])]++
+		if rec["optimistic"] == true {
+			got["optimistic "+fmt.Sprint(rec["transport"])]++
+		}
 	}
 	for k, n := range tunnels {
 		if got[k] != n {
@@ -543,8 +558,8 @@ func (f *fixture) testEnv(t *testing.T, locked bool) {
 		"cryptofeed_proxy_exchanges__gemini__websocket__url=http://" + proxyUser + ":" + canary + "@" + f.squid.Addr,
 	}
 	routes := map[string][2]want{
-		"kraken": {{}, {f.dante, "socks5h"}},
-		"gemini": {{f.tiny, "http"}, {f.squid, "http"}},
+		"kraken": {{}, {f.dante, "socks5h", false}},
+		"gemini": {{f.tiny, "http", false}, {f.squid, "http", false}},
 	}
 	bin, label := f.bin, "env"
 	if locked {
