@@ -1,0 +1,70 @@
+package runtime_test
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/proxygen-go/proxygen/runtime"
+)
+
+// FuzzApplyEnv overlays one variable under the prefix with any name suffix
+// and value: ApplyEnv must never panic, and its error must never contain the
+// value (nor a URL password in it) unless the same text appears with a
+// neutral value, i.e. it is the message's own wording.
+func FuzzApplyEnv(f *testing.F) {
+	seeds := [][2]string{
+		{"ENABLED", "false"},
+		{"ENABLED", "maybe-not"},
+		{"DEFAULT__HTTP__URL", "socks5h://10.0.0.5:1080"},
+		{"DEFAULT__HTTP__URL", "http://user:s3cr3t-pw@proxy:99999"},
+		{"DEFAULT__WEBSOCKET__TIMEOUT_SECONDS", "15"},
+		{"DEFAULT__WEBSOCKET__TIMEOUT_SECONDS", "1e9-seconds"},
+		{"EXCHANGES__BINANCE__HTTP__URL", "http://${EU_USER}:${EU_PASS}@eu.internal:3128"},
+		{"EXCHANGES__KRAKEN__WEBSOCKET__DIRECT", "true"},
+		{"EXCHANGES__NEWEX__HTTP__OPTIMISTIC", "1"},
+		{"EXCHANGES__1BAD__HTTP__URL", "socks5://h:1"},
+		{"EXCHANGES__BINANCE__HTTP__PASSWORD", "hunter2-hunter2"},
+		{"DEFAULT__HTTP__URL", "socks4://id:pw-pw-pw-pw@h:1080"},
+		{"DEFAULT__HTTP__URL", "https://u:p%zzpass@[::1:8443"},
+	}
+	for _, s := range seeds {
+		f.Add(s[0], s[1])
+	}
+	base := runtime.Settings{
+		Enabled: true,
+		Default: runtime.Routes{HTTP: &runtime.Route{Proxy: &runtime.Proxy{Scheme: runtime.SOCKS5H, Host: "proxy.internal", Port: 1080}}},
+		Exchanges: map[string]runtime.Routes{
+			"binance": {WebSocket: &runtime.Route{Direct: true}},
+		},
+	}
+	f.Fuzz(func(t *testing.T, name, value string) {
+		name = strings.NewReplacer("=", "", "\x00", "").Replace(name)
+		apply := func(v string) string {
+			_, err := runtime.ApplyEnv(base, []string{runtime.DefaultEnvPrefix + name + "=" + v})
+			if err != nil {
+				return err.Error()
+			}
+			return ""
+		}
+		msg := apply(value)
+		if msg == "" {
+			return
+		}
+		neutral := apply("\x01")
+		secrets := []string{value}
+		if u, err := url.Parse(value); err == nil && u.User != nil {
+			if p, ok := u.User.Password(); ok {
+				secrets = append(secrets, p)
+			}
+		}
+		for _, s := range secrets {
+			if len(s) < 6 || strings.Contains(name, s) || strings.Contains(neutral, s) || strings.Contains(strings.ToUpper(runtime.DefaultEnvPrefix+name), strings.ToUpper(s)) {
+				continue
+			}
+			if strings.Contains(msg, s) {
+				t.Fatalf("error carries the value %q: %s", s, msg)
+			}
+		}
+	})
+}
