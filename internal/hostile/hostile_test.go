@@ -52,8 +52,11 @@ type row struct {
 	// timeout marks rows that must end by the set-up timeout.
 	timeout bool
 	creds   bool
-	tls     func(f *fixture) *tls.Config // client TLS config to an https proxy
-	handler func(f *fixture) func(c net.Conn)
+	// optimistic rows dial at once; the failure comes on the first Read,
+	// which check does (the row's time includes it).
+	optimistic bool
+	tls        func(f *fixture) *tls.Config // client TLS config to an https proxy
+	handler    func(f *fixture) func(c net.Conn)
 	// check inspects the outcome. For a success, conn is the tunnel and
 	// check must exercise it; the harness closes it afterwards.
 	check func(t *testing.T, pe *runtime.ProxyError, conn net.Conn)
@@ -154,6 +157,35 @@ func code(c int) func(t *testing.T, pe *runtime.ProxyError) {
 		t.Helper()
 		if pe.Code != c {
 			t.Errorf("code %#x, want %#x", pe.Code, c)
+		}
+	}
+}
+
+// lastReadErr is the first-read error of the optimistic row running now.
+var lastReadErr *runtime.ProxyError
+
+// wantReadErr is the check of an optimistic row: the dial succeeds at once
+// and the first Read returns the *runtime.ProxyError want checks.
+func wantReadErr(want func(*testing.T, *runtime.ProxyError, net.Conn)) func(*testing.T, *runtime.ProxyError, net.Conn) {
+	return func(t *testing.T, pe *runtime.ProxyError, conn net.Conn) {
+		t.Helper()
+		if pe != nil {
+			t.Fatalf("optimistic dial failed: %v", pe)
+		}
+		// The caller's first bytes go out before any reply is read.
+		if _, err := conn.Write([]byte("GET / HTTP/1.1\r\n\r\n")); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		n, err := conn.Read(make([]byte, 64))
+		var rpe *runtime.ProxyError
+		lastReadErr = rpe
+		if !errors.As(err, &rpe) {
+			t.Fatalf("first read: %d bytes, %T %v; want a *runtime.ProxyError", n, err, err)
+		}
+		lastReadErr = rpe
+		want(t, rpe, nil)
+		if _, err := conn.Write([]byte("x")); err == nil {
+			t.Error("write after a failed handshake succeeded")
 		}
 	}
 }
@@ -417,6 +449,29 @@ func rows() []row {
 					t.Errorf("want x509.HostnameError: %v", pe)
 				}
 			})},
+		{name: "optimistic: never answers", scheme: runtime.SOCKS5, timeout: true, optimistic: true,
+			handler: stallAfter(readGreeting),
+			check:   wantReadErr(wantErr(runtime.StageGreeting, "timed out", isTimeout))},
+		{name: "optimistic: RST after the CONNECT request", scheme: runtime.HTTP, optimistic: true,
+			handler: h(func(c net.Conn) {
+				if _, err := readHTTPHead(c); err == nil {
+					rst(c)
+				}
+			}),
+			check: wantReadErr(wantErr(runtime.StageReply, "reset", notTimeout, isReset))},
+		{name: "optimistic: 407 while the first bytes are in flight", scheme: runtime.HTTP, optimistic: true, creds: true,
+			handler: httpReply("HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"x\"\r\n\r\n", nil),
+			check:   wantReadErr(wantErr(runtime.StageAuth, "(http 407)", notTimeout, isAuth(407)))},
+		{name: "optimistic: SOCKS5 refusal 0x05", scheme: runtime.SOCKS5H, addr: "exchange.test:443", optimistic: true,
+			handler: h(func(c net.Conn) {
+				if readGreeting(c) == nil {
+					_, _ = c.Write([]byte{5, 0})
+					if readSOCKS5Request(c) == nil {
+						_, _ = c.Write([]byte{5, 5, 0, 1, 0, 0, 0, 0, 0, 0})
+					}
+				}
+			}),
+			check: wantReadErr(wantErr(runtime.StageReply, "connection refused (socks5 reply 0x05)", notTimeout, code(5)))},
 		{name: "valid TLS, then a slow 200 (within the timeout)", scheme: runtime.HTTPS,
 			handler: func(f *fixture) func(net.Conn) {
 				return func(c net.Conn) {
@@ -506,7 +561,7 @@ func runRow(t *testing.T, f *fixture, r row) result {
 	if r.timeout {
 		timeout = shortTimeout
 	}
-	px := &runtime.Proxy{Scheme: r.scheme, Host: "127.0.0.1", Port: p.Port(), Timeout: timeout}
+	px := &runtime.Proxy{Scheme: r.scheme, Host: "127.0.0.1", Port: p.Port(), Timeout: timeout, Optimistic: r.optimistic}
 	if r.creds {
 		px.User, px.Password = "feeder", password
 	}
@@ -539,10 +594,18 @@ func runRow(t *testing.T, f *fixture, r row) result {
 			t.Errorf("error text carries the password: %v", err)
 		}
 		res.outcome = "error: " + string(pe.Stage) + ": " + shorten(pe.Err.Error())
-	} else {
+	} else if !r.optimistic {
 		res.outcome = fmt.Sprintf("tunnel (%T), echo ok", conn)
 	}
 	r.check(t, pe, conn)
+	if r.optimistic {
+		res.took = time.Since(start)
+		res.outcome = "dial ok, first read: no error"
+		if lastReadErr != nil {
+			res.outcome = "dial ok, read: " + string(lastReadErr.Stage) + ": " + shorten(lastReadErr.Err.Error())
+		}
+		ended = time.Now()
+	}
 	if conn != nil {
 		_ = conn.Close()
 		ended = time.Now()
