@@ -55,7 +55,6 @@ type row struct {
 	// optimistic rows dial at once; the failure comes on the first Read,
 	// which check does (the row's time includes it).
 	optimistic bool
-	tls        func(f *fixture) *tls.Config // client TLS config to an https proxy
 	handler    func(f *fixture) func(c net.Conn)
 	// check inspects the outcome. For a success, conn is the tunnel and
 	// check must exercise it; the harness closes it afterwards.
