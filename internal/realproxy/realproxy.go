@@ -464,6 +464,10 @@ func SocketOwners(addr string) ([]int, error) {
 }
 
 // socketInode finds the inode of the TCP socket with local address ap.
+// Linux lets connect() reuse a local port toward different remotes, so
+// several sockets may share ap; the right one is the client end of a
+// connection whose other end (remote == ap) is also on this machine: the
+// target's accepted socket.
 func socketInode(ap netip.AddrPort) (string, error) {
 	a := ap.Addr()
 	files := []string{"/proc/net/tcp6"}
@@ -471,6 +475,9 @@ func socketInode(ap netip.AddrPort) (string, error) {
 		a = a.Unmap()
 		files = []string{"/proc/net/tcp", "/proc/net/tcp6"}
 	}
+	type entry struct{ local, remote, inode string }
+	var mine []entry           // sockets whose local address is ap
+	peers := map[string]bool{} // local addresses of sockets connected to ap
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -479,10 +486,24 @@ func socketInode(ap netip.AddrPort) (string, error) {
 		want := procAddr(a, f == "/proc/net/tcp6") + fmt.Sprintf(":%04X", ap.Port())
 		for _, line := range strings.Split(string(data), "\n") {
 			fs := strings.Fields(line)
-			if len(fs) > 9 && fs[1] == want && fs[9] != "0" {
-				return fs[9], nil
+			if len(fs) <= 9 {
+				continue
+			}
+			if fs[1] == want && fs[9] != "0" {
+				mine = append(mine, entry{fs[1], fs[2], fs[9]})
+			}
+			if fs[2] == want {
+				peers[fs[1]] = true
 			}
 		}
+	}
+	for _, e := range mine {
+		if peers[e.remote] {
+			return e.inode, nil
+		}
+	}
+	if len(mine) > 0 {
+		return mine[0].inode, nil
 	}
 	return "", fmt.Errorf("no open TCP socket with local address %s in /proc/net", ap)
 }
