@@ -465,9 +465,10 @@ func SocketOwners(addr string) ([]int, error) {
 
 // socketInode finds the inode of the TCP socket with local address ap.
 // Linux lets connect() reuse a local port toward different remotes, so
-// several sockets may share ap; the right one is the client end of a
-// connection whose other end (remote == ap) is also on this machine: the
-// target's accepted socket.
+// several sockets may share ap (a client's socket to a proxy and that
+// proxy's socket to the target, say). The one wanted is the end of a
+// connection to a target: test targets run in this process, so its other
+// end is a socket this process holds.
 func socketInode(ap netip.AddrPort) (string, error) {
 	a := ap.Addr()
 	files := []string{"/proc/net/tcp6"}
@@ -476,8 +477,8 @@ func socketInode(ap netip.AddrPort) (string, error) {
 		files = []string{"/proc/net/tcp", "/proc/net/tcp6"}
 	}
 	type entry struct{ local, remote, inode string }
-	var mine []entry           // sockets whose local address is ap
-	peers := map[string]bool{} // local addresses of sockets connected to ap
+	var mine []entry                 // sockets whose local address is ap
+	byEnds := map[[2]string]string{} // local, remote -> inode
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -486,26 +487,40 @@ func socketInode(ap netip.AddrPort) (string, error) {
 		want := procAddr(a, f == "/proc/net/tcp6") + fmt.Sprintf(":%04X", ap.Port())
 		for _, line := range strings.Split(string(data), "\n") {
 			fs := strings.Fields(line)
-			if len(fs) <= 9 {
+			if len(fs) <= 9 || fs[9] == "0" {
 				continue
 			}
-			if fs[1] == want && fs[9] != "0" {
+			byEnds[[2]string{fs[1], fs[2]}] = fs[9]
+			if fs[1] == want {
 				mine = append(mine, entry{fs[1], fs[2], fs[9]})
-			}
-			if fs[2] == want {
-				peers[fs[1]] = true
 			}
 		}
 	}
-	for _, e := range mine {
-		if peers[e.remote] {
-			return e.inode, nil
+	if len(mine) > 1 {
+		held := ownSockets()
+		for _, e := range mine {
+			if held["socket:["+byEnds[[2]string{e.remote, e.local}]+"]"] {
+				return e.inode, nil
+			}
 		}
 	}
 	if len(mine) > 0 {
 		return mine[0].inode, nil
 	}
 	return "", fmt.Errorf("no open TCP socket with local address %s in /proc/net", ap)
+}
+
+// ownSockets returns the link targets ("socket:[INODE]") of this process's
+// file descriptors.
+func ownSockets() map[string]bool {
+	held := map[string]bool{}
+	fds, _ := os.ReadDir("/proc/self/fd")
+	for _, fd := range fds {
+		if l, err := os.Readlink("/proc/self/fd/" + fd.Name()); err == nil {
+			held[l] = true
+		}
+	}
+	return held
 }
 
 // procAddr encodes an address as /proc/net/tcp{,6} does: 32-bit words in
