@@ -1,8 +1,6 @@
 package gen
 
 import (
-	"bytes"
-	"fmt"
 	"go/parser"
 	"go/token"
 	"strings"
@@ -129,43 +127,6 @@ func TestGoNameClash(t *testing.T) {
 			t.Errorf("%v: no error", ids)
 		}
 	}
-}
-
-// BenchmarkValidateGenerate1000 loads, validates and generates a spec of
-// 1,000 exchanges built here.
-func BenchmarkValidateGenerate1000(b *testing.B) { benchmarkValidateGenerate(b, 1000) }
-
-func benchmarkValidateGenerate(b *testing.B, n int) {
-	src := BigSpec(n)
-	b.SetBytes(int64(len(src)))
-	b.ReportAllocs()
-	for b.Loop() {
-		s, err := schema.Load("spec.yaml", src, schema.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := Generate(s, Options{}); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// BigSpec returns a valid spec of n exchanges mixing overrides, direct
-// routes and defaults.
-func BigSpec(n int) []byte {
-	var b bytes.Buffer
-	b.WriteString("version: 1\nenabled: true\ndefault:\n  http: { url: \"socks5h://proxy.internal:1080\" }\n  websocket: { url: \"http://${PU}:${PP}@proxy.internal:3128\" }\nexchanges:\n")
-	for i := range n {
-		switch i % 4 {
-		case 0:
-			fmt.Fprintf(&b, "  ex%d:\n    http: { url: \"https://egress-%d.internal:8443\", timeout_seconds: %d }\n", i, i, 1+i%300)
-		case 1:
-			fmt.Fprintf(&b, "  ex%d:\n    websocket: { direct: true }\n", i)
-		default:
-			fmt.Fprintf(&b, "  ex%d: {}\n", i)
-		}
-	}
-	return b.Bytes()
 }
 
 // squash collapses runs of spaces and tabs, so checks ignore gofmt alignment.

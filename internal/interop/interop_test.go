@@ -21,29 +21,13 @@ import (
 	gobwas "github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 	"github.com/gorilla/websocket"
-	"go.uber.org/goleak"
 
 	"github.com/proxygen-go/proxygen/internal/realproxy"
 	"github.com/proxygen-go/proxygen/internal/target"
 	"github.com/proxygen-go/proxygen/runtime"
 )
 
-// TestMain checks, after every test, that no goroutine and no process of
-// the real servers is left.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if left := realproxy.Leaked(); len(left) > 0 {
-		fmt.Fprintf(os.Stderr, "interop: real-server processes left after the tests: %v\n", left)
-		code = 1
-	}
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintf(os.Stderr, "interop: %v\n", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(realproxy.Main(m)) }
 
 // stepTimeout bounds every dial, request and round trip of a subtest.
 const stepTimeout = 30 * time.Second

@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -23,14 +22,7 @@ import (
 	"github.com/proxygen-go/proxygen/internal/target"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if left := realproxy.Leaked(); len(left) > 0 {
-		fmt.Fprintf(os.Stderr, "realproxy: processes left after the tests: %v\n", left)
-		code = 1
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(realproxy.Main(m)) }
 
 // echo starts a TCP echo server on loopback and returns its address.
 func echo(t *testing.T) string {

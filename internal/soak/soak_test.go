@@ -21,27 +21,13 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"go.uber.org/goleak"
 
 	"github.com/proxygen-go/proxygen/internal/realproxy"
 	"github.com/proxygen-go/proxygen/internal/target"
 	pgrt "github.com/proxygen-go/proxygen/runtime"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if left := realproxy.Leaked(); len(left) > 0 {
-		fmt.Fprintf(os.Stderr, "soak: real-server processes left: %v\n", left)
-		code = 1
-	}
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "soak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(realproxy.Main(m)) }
 
 type config struct {
 	sessions int           // per proxy
