@@ -403,7 +403,11 @@ func withRest(c net.Conn, rest []byte) net.Conn {
 func (s *setup) optimistic(conn net.Conn, check func(net.Conn) ([]byte, error)) net.Conn {
 	es := &setup{d: s.d, p: s.p, start: s.start, timeout: s.timeout, own: true}
 	return newOptimisticConn(conn, s.start.Add(s.timeout), check, func(err error) error {
-		return es.proxyError(err)
+		pe := es.proxyError(err)
+		// Some servers (microsocks) misread a pipelined handshake and
+		// answer as if the credentials were wrong, or not at all.
+		pe.Err = fmt.Errorf("%w (optimistic handshake: the proxy may not accept pipelined requests)", pe.Err)
+		return pe
 	})
 }
 
