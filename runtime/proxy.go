@@ -105,7 +105,9 @@ func (t Transport) String() string {
 // nothing is parsed at start-up. A nil *Proxy means a direct connection.
 //
 // A Proxy never prints its credentials: String, every fmt verb, slog and
-// JSON show a redacted form.
+// JSON show a redacted form. fmt cannot call those methods on an unexported
+// struct field, so hold a Proxy by pointer there (fmt prints a nested
+// pointer as its address), as the generated code and the runtime do.
 type Proxy struct {
 	Scheme Scheme
 	Host   string // host name or IP address, without IPv6 brackets
@@ -204,8 +206,8 @@ func (p Proxy) String() string {
 	return s + p.Addr()
 }
 
-// A nil *Proxy prints as "<nil>" (fmt) or fails to marshal; callers that
-// mean "direct" say so themselves.
+// A nil *Proxy (a direct route) prints as "<nil>" with fmt and null in JSON;
+// callers that mean "direct" say so themselves.
 
 // Format prints the redacted form for every verb, so %v, %+v, %#v and %s
 // never show credentials.
