@@ -197,3 +197,19 @@ func (c *bufferedConn) WriteTo(w io.Writer) (int64, error) {
 	m, err := io.Copy(w, c.Conn)
 	return n + m, err
 }
+
+// ReadFrom lets io.Copy into the tunnel use the underlying connection's
+// fast path (splice, sendfile): buffered reply bytes only concern reads.
+func (c *bufferedConn) ReadFrom(r io.Reader) (int64, error) { return io.Copy(c.Conn, r) }
+
+// ReadFrom lets io.Copy into the tunnel use the underlying connection's
+// fast path. Like Write, it sends without waiting for the proxy's replies.
+func (c *optimisticConn) ReadFrom(r io.Reader) (int64, error) {
+	c.mu.Lock()
+	err := c.err
+	c.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	return io.Copy(c.Conn, r)
+}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
 	"strings"
 	"testing"
 )
@@ -114,6 +115,19 @@ func TestReplyTexts(t *testing.T) {
 	for _, s := range []int{403, 502, 503} {
 		if errors.Is(httpStatusError(s, true), ErrProxyAuth) {
 			t.Errorf("%d is not an auth error", s)
+		}
+	}
+}
+
+// TestWrappersKeepCopyFastPaths: the wrappers the dialer may return pass
+// io.Copy through to the underlying connection both ways.
+func TestWrappersKeepCopyFastPaths(t *testing.T) {
+	for _, c := range []net.Conn{&bufferedConn{}, &optimisticConn{}} {
+		if _, ok := c.(io.ReaderFrom); !ok {
+			t.Errorf("%T has no ReadFrom", c)
+		}
+		if _, ok := c.(io.WriterTo); !ok {
+			t.Errorf("%T has no WriteTo", c)
 		}
 	}
 }
