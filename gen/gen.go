@@ -402,32 +402,24 @@ func renderAPI(f *jen.File, m *model) {
 
 	f.Comment("InitWith is Init with runtime options (a logger, TLS settings, a legacy")
 	f.Comment("fallback proxy); they apply after the default environment lookup.")
-	f.Func().Id("InitWith").Params(jen.Id("opts").Op("...").Add(rt("Option"))).Error().BlockFunc(func(g *jen.Group) {
-		g.Id("s").Op(":=").Id("Settings").Call()
-		if !m.lock {
-			g.List(jen.Id("s"), jen.Err()).Op(":=").Qual(RuntimePath, "ApplyEnv").Call(jen.Id("s"), jen.Qual("os", "Environ").Call())
-			g.If(jen.Err().Op("!=").Nil()).Block(
-				jen.Return(jen.Qual("fmt", "Errorf").Call(jen.Lit(m.pkg+": proxy environment: %w"), jen.Err())),
-			)
-		}
-		g.Id("opts").Op("=").Append(jen.Index().Add(rt("Option")).Values(rt("WithLookup").Call(jen.Qual("os", "LookupEnv"))), jen.Id("opts").Op("..."))
-		g.List(jen.Id("in"), jen.Err()).Op(":=").Add(rt("NewInjector")).Call(jen.Id("s"), jen.Id("opts").Op("..."))
-		g.If(jen.Err().Op("!=").Nil()).Block(
-			jen.Return(jen.Qual("fmt", "Errorf").Call(jen.Lit(m.pkg+": proxy settings: %w"), jen.Err())),
-		)
-		g.Id("t").Op(":=").Op("&").Id("routeTable").Values(multiline([]jen.Code{
+	f.Comment("runtime.Init applies the overlay unless the settings are locked.")
+	f.Func().Id("InitWith").Params(jen.Id("opts").Op("...").Add(rt("Option"))).Error().Block(
+		jen.List(jen.Id("in"), jen.Err()).Op(":=").Add(rt("Init")).Call(jen.Id("Settings").Call(), jen.Id("opts").Op("...")),
+		jen.If(jen.Err().Op("!=").Nil()).Block(
+			jen.Return(jen.Qual("fmt", "Errorf").Call(jen.Lit(m.pkg+": %w"), jen.Err())),
+		),
+		jen.Id("t").Op(":=").Op("&").Id("routeTable").Values(multiline([]jen.Code{
 			field("defaultHTTP", jen.Id("in").Dot("DefaultProxy").Call(rt("TransportHTTP"))),
 			field("defaultWebSocket", jen.Id("in").Dot("DefaultProxy").Call(rt("TransportWebSocket"))),
 			field("injector", jen.Id("in")),
-		})...)
-		g.For(jen.List(jen.Id("i"), jen.Id("id")).Op(":=").Range().Id("exchangeIDs")).Block(
+		})...),
+		jen.For(jen.List(jen.Id("i"), jen.Id("id")).Op(":=").Range().Id("exchangeIDs")).Block(
 			jen.Id("t").Dot("http").Index(jen.Id("i")).Op("=").Id("in").Dot("Proxy").Call(jen.Id("id"), rt("TransportHTTP")),
 			jen.Id("t").Dot("webSocket").Index(jen.Id("i")).Op("=").Id("in").Dot("Proxy").Call(jen.Id("id"), rt("TransportWebSocket")),
-		)
-		g.Id("installed").Dot("Store").Call(jen.Id("t"))
-		g.Add(rt("Install")).Call(jen.Id("in"))
-		g.Return(jen.Nil())
-	})
+		),
+		jen.Id("installed").Dot("Store").Call(jen.Id("t")),
+		jen.Return(jen.Nil()),
+	)
 
 	lookup := func(name, field, def, doc string) {
 		f.Comment(doc)

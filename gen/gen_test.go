@@ -80,18 +80,21 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
-func TestLockCompilesOverlayOut(t *testing.T) {
+// TestLockIsCompiledIn: -lock sets Lock in the compiled settings, which
+// runtime.Init honours by ignoring the overlay (testdata/golden/lock's
+// api_test.go proves the behaviour).
+func TestLockIsCompiledIn(t *testing.T) {
 	s := load(t, spec, schema.Options{})
 	open := generate(t, s, Options{})
 	locked := generate(t, s, Options{Lock: true})
-	if !strings.Contains(open, "runtime.ApplyEnv(") {
-		t.Error("unlocked build does not apply the overlay")
+	if strings.Contains(squash(open), "Lock: true") {
+		t.Error("unlocked build compiled Lock in")
 	}
-	if strings.Contains(locked, "ApplyEnv") || strings.Contains(locked, "os.Environ") {
-		t.Error("locked build still reads the environment overlay")
+	if !strings.Contains(squash(locked), "Lock: true") {
+		t.Error("-lock did not compile Lock in")
 	}
-	if !strings.Contains(squash(locked), "Lock: true") || !strings.Contains(locked, "locked") {
-		t.Error("locked build does not say so")
+	if !strings.Contains(locked, "this build is locked") {
+		t.Error("locked build's Init doc does not say so")
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -151,12 +150,11 @@ func Init() error {
 
 // InitWith is Init with runtime options (a logger, TLS settings, a legacy
 // fallback proxy); they apply after the default environment lookup.
+// runtime.Init applies the overlay unless the settings are locked.
 func InitWith(opts ...runtime.Option) error {
-	s := Settings()
-	opts = append([]runtime.Option{runtime.WithLookup(os.LookupEnv)}, opts...)
-	in, err := runtime.NewInjector(s, opts...)
+	in, err := runtime.Init(Settings(), opts...)
 	if err != nil {
-		return fmt.Errorf("lockedproxies: proxy settings: %w", err)
+		return fmt.Errorf("lockedproxies: %w", err)
 	}
 	t := &routeTable{
 		defaultHTTP:      in.DefaultProxy(runtime.TransportHTTP),
@@ -168,7 +166,6 @@ func InitWith(opts ...runtime.Option) error {
 		t.webSocket[i] = in.Proxy(id, runtime.TransportWebSocket)
 	}
 	installed.Store(t)
-	runtime.Install(in)
 	return nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -147,16 +146,11 @@ func Init() error {
 
 // InitWith is Init with runtime options (a logger, TLS settings, a legacy
 // fallback proxy); they apply after the default environment lookup.
+// runtime.Init applies the overlay unless the settings are locked.
 func InitWith(opts ...runtime.Option) error {
-	s := Settings()
-	s, err := runtime.ApplyEnv(s, os.Environ())
+	in, err := runtime.Init(Settings(), opts...)
 	if err != nil {
-		return fmt.Errorf("feeds: proxy environment: %w", err)
-	}
-	opts = append([]runtime.Option{runtime.WithLookup(os.LookupEnv)}, opts...)
-	in, err := runtime.NewInjector(s, opts...)
-	if err != nil {
-		return fmt.Errorf("feeds: proxy settings: %w", err)
+		return fmt.Errorf("feeds: %w", err)
 	}
 	t := &routeTable{
 		defaultHTTP:      in.DefaultProxy(runtime.TransportHTTP),
@@ -168,7 +162,6 @@ func InitWith(opts ...runtime.Option) error {
 		t.webSocket[i] = in.Proxy(id, runtime.TransportWebSocket)
 	}
 	installed.Store(t)
-	runtime.Install(in)
 	return nil
 }
 
