@@ -323,16 +323,6 @@ func renderSettings(f *jen.File, m *model) {
 }
 
 func renderTable(f *jen.File, m *model) {
-	f.Comment("routeTable holds the effective route of every exchange and transport.")
-	f.Type().Id("routeTable").Struct(
-		jen.Id("http").Index(jen.Id("numExchanges")).Op("*").Qual(RuntimePath, "Proxy"),
-		jen.Id("webSocket").Index(jen.Id("numExchanges")).Op("*").Qual(RuntimePath, "Proxy"),
-		jen.Comment("Routes of an Exchange value outside the spec."),
-		jen.Id("defaultHTTP").Op("*").Qual(RuntimePath, "Proxy"),
-		jen.Id("defaultWebSocket").Op("*").Qual(RuntimePath, "Proxy"),
-		jen.Id("injector").Op("*").Qual(RuntimePath, "Injector"),
-	)
-
 	column := func(t runtime.Transport) jen.Code {
 		return jen.Index(jen.Id("numExchanges")).Op("*").Qual(RuntimePath, "Proxy").ValuesFunc(func(g *jen.Group) {
 			for i, id := range m.ids {
@@ -345,46 +335,27 @@ func renderTable(f *jen.File, m *model) {
 			}
 		})
 	}
-	def := func(t runtime.Transport) jen.Code { return m.proxyRef(m.effective("", t)) }
-	f.Comment("compiledRoutes are the routes before Init: the spec as compiled.")
-	f.Var().Id("compiledRoutes").Op("=").Id("routeTable").Values(multiline([]jen.Code{
-		field("http", column(runtime.TransportHTTP)),
-		field("webSocket", column(runtime.TransportWebSocket)),
-		field("defaultHTTP", def(runtime.TransportHTTP)),
-		field("defaultWebSocket", def(runtime.TransportWebSocket)),
-	})...)
-	f.Comment("installed is the table Init built; nil before Init.")
-	f.Var().Id("installed").Qual("sync/atomic", "Pointer").Types(jen.Id("routeTable"))
-
-	f.Func().Id("routes").Params().Op("*").Id("routeTable").Block(
-		jen.If(jen.Id("t").Op(":=").Id("installed").Dot("Load").Call(), jen.Id("t").Op("!=").Nil()).Block(
-			jen.Return(jen.Id("t")),
-		),
-		jen.Return(jen.Op("&").Id("compiledRoutes")),
+	f.Comment("The effective routes as compiled, by exchange (nil is direct): the")
+	f.Comment("spec's resolution of override, default and direct, done at generate time.")
+	f.Var().Defs(
+		jen.Id("compiledHTTP").Op("=").Add(column(runtime.TransportHTTP)),
+		jen.Id("compiledWebSocket").Op("=").Add(column(runtime.TransportWebSocket)),
 	)
-
-	f.Comment("compiledInjector serves clients and dialers before Init. A route whose")
-	f.Comment("${VAR} credentials are not resolved yet fails to dial, naming the variable.")
-	f.Var().Id("compiledInjector").Op("=").Qual("sync", "OnceValue").Call(
-		jen.Func().Params().Op("*").Qual(RuntimePath, "Injector").Block(
-			jen.List(jen.Id("in"), jen.Err()).Op(":=").Qual(RuntimePath, "NewInjector").Call(jen.Id("Settings").Call()),
-			jen.If(jen.Err().Op("!=").Nil()).Block(
-				jen.Panic(jen.Lit(m.pkg+": compiled-in proxy settings rejected by the runtime: ").Op("+").Err().Dot("Error").Call()),
-			),
-			jen.Return(jen.Id("in")),
-		),
-	)
-
-	f.Func().Id("injector").Params().Op("*").Qual(RuntimePath, "Injector").Block(
-		jen.If(jen.Id("t").Op(":=").Id("installed").Dot("Load").Call(), jen.Id("t").Op("!=").Nil()).Block(
-			jen.Return(jen.Id("t").Dot("injector")),
-		),
-		jen.Return(jen.Id("compiledInjector").Call()),
+	f.Comment("routes serves the compiled routes until Init replaces them.")
+	f.Var().Id("routes").Op("=").Qual(RuntimePath, "NewTable").Call(
+		jen.Line().Id("Settings"),
+		jen.Id("exchangeIDs").Index(jen.Op(":")),
+		jen.Line().Id("compiledHTTP").Index(jen.Op(":")),
+		jen.Id("compiledWebSocket").Index(jen.Op(":")),
+		jen.Line().Add(m.proxyRef(m.effective("", runtime.TransportHTTP))),
+		jen.Add(m.proxyRef(m.effective("", runtime.TransportWebSocket))),
+		jen.Line(),
 	)
 }
 
 func renderAPI(f *jen.File, m *model) {
 	rt := func(name string) *jen.Statement { return jen.Qual(RuntimePath, name) }
+	injector := func() *jen.Statement { return jen.Id("routes").Dot("Injector").Call() }
 	ctxDial := jen.Func().Params(
 		jen.Id("ctx").Qual("context", "Context"), jen.Id("network"), jen.Id("addr").String(),
 	).Params(jen.Qual("net", "Conn"), jen.Error())
@@ -398,61 +369,47 @@ func renderAPI(f *jen.File, m *model) {
 	f.Comment("${VAR} credentials resolved from the environment. It also installs the")
 	f.Comment("routes into the runtime's global injector. Calling it again re-reads the")
 	f.Comment("environment and replaces the routes; clients handed out before keep theirs.")
+	f.Comment("On error nothing changes.")
 	f.Func().Id("Init").Params().Error().Block(jen.Return(jen.Id("InitWith").Call()))
 
 	f.Comment("InitWith is Init with runtime options (a logger, TLS settings, a legacy")
 	f.Comment("fallback proxy); they apply after the default environment lookup.")
-	f.Comment("runtime.Init applies the overlay unless the settings are locked.")
 	f.Func().Id("InitWith").Params(jen.Id("opts").Op("...").Add(rt("Option"))).Error().Block(
-		jen.List(jen.Id("in"), jen.Err()).Op(":=").Add(rt("Init")).Call(jen.Id("Settings").Call(), jen.Id("opts").Op("...")),
-		jen.If(jen.Err().Op("!=").Nil()).Block(
+		jen.If(jen.Err().Op(":=").Id("routes").Dot("Init").Call(jen.Id("opts").Op("...")), jen.Err().Op("!=").Nil()).Block(
 			jen.Return(jen.Qual("fmt", "Errorf").Call(jen.Lit(m.pkg+": %w"), jen.Err())),
 		),
-		jen.Id("t").Op(":=").Op("&").Id("routeTable").Values(multiline([]jen.Code{
-			field("defaultHTTP", jen.Id("in").Dot("DefaultProxy").Call(rt("TransportHTTP"))),
-			field("defaultWebSocket", jen.Id("in").Dot("DefaultProxy").Call(rt("TransportWebSocket"))),
-			field("injector", jen.Id("in")),
-		})...),
-		jen.For(jen.List(jen.Id("i"), jen.Id("id")).Op(":=").Range().Id("exchangeIDs")).Block(
-			jen.Id("t").Dot("http").Index(jen.Id("i")).Op("=").Id("in").Dot("Proxy").Call(jen.Id("id"), rt("TransportHTTP")),
-			jen.Id("t").Dot("webSocket").Index(jen.Id("i")).Op("=").Id("in").Dot("Proxy").Call(jen.Id("id"), rt("TransportWebSocket")),
-		),
-		jen.Id("installed").Dot("Store").Call(jen.Id("t")),
 		jen.Return(jen.Nil()),
 	)
 
-	lookup := func(name, field, def, doc string) {
-		f.Comment(doc)
-		f.Func().Id(name).Params(jen.Id("e").Id("Exchange")).Op("*").Qual(RuntimePath, "Proxy").Block(
-			jen.Id("t").Op(":=").Id("routes").Call(),
-			jen.If(jen.Int().Parens(jen.Id("e")).Op("<").Id("numExchanges")).Block(
-				jen.Return(jen.Id("t").Dot(field).Index(jen.Id("e"))),
-			),
-			jen.Return(jen.Id("t").Dot(def)),
-		)
-	}
-	lookup("HTTPProxy", "http", "defaultHTTP", "HTTPProxy returns the exchange's REST route; nil means direct.")
-	lookup("WebSocketProxy", "webSocket", "defaultWebSocket", "WebSocketProxy returns the exchange's WebSocket route; nil means direct.")
+	f.Comment("HTTPProxy returns the exchange's REST route; nil means direct.")
+	f.Func().Id("HTTPProxy").Params(jen.Id("e").Id("Exchange")).Op("*").Qual(RuntimePath, "Proxy").Block(
+		jen.Return(jen.Id("routes").Dot("HTTPProxy").Call(jen.Int().Parens(jen.Id("e")))),
+	)
+	f.Comment("WebSocketProxy returns the exchange's WebSocket route; nil means direct.")
+	f.Func().Id("WebSocketProxy").Params(jen.Id("e").Id("Exchange")).Op("*").Qual(RuntimePath, "Proxy").Block(
+		jen.Return(jen.Id("routes").Dot("WebSocketProxy").Call(jen.Int().Parens(jen.Id("e")))),
+	)
 
 	f.Comment("HTTPClient returns the exchange's REST client, routed through its HTTP")
 	f.Comment("route. It is created once and reused, so its connection pool survives.")
 	f.Func().Id("HTTPClient").Params(jen.Id("e").Id("Exchange")).Op("*").Qual("net/http", "Client").Block(
-		jen.Return(jen.Id("injector").Call().Dot("HTTPClient").Call(jen.Id("e").Dot("String").Call())),
+		jen.Return(injector().Dot("HTTPClient").Call(jen.Id("e").Dot("String").Call())),
 	)
 	f.Comment("WebSocketDialContext returns a dial function over the exchange's WebSocket")
 	f.Comment("route, for gorilla's Dialer.NetDialContext or gobwas's Dialer.NetDial.")
 	f.Func().Id("WebSocketDialContext").Params(jen.Id("e").Id("Exchange")).Add(ctxDial).Block(
-		jen.Return(jen.Id("injector").Call().Dot("Dialer").Call(jen.Id("e").Dot("String").Call(), rt("TransportWebSocket")).Dot("DialContext")),
+		jen.Return(injector().Dot("Dialer").Call(jen.Id("e").Dot("String").Call(), rt("TransportWebSocket")).Dot("DialContext")),
 	)
 	f.Comment("WebSocketHTTPClient returns an HTTP/1.1 client over the exchange's")
 	f.Comment("WebSocket route, for coder/websocket's DialOptions.HTTPClient; ws:// and")
 	f.Comment("wss:// both tunnel through the route.")
 	f.Func().Id("WebSocketHTTPClient").Params(jen.Id("e").Id("Exchange")).Op("*").Qual("net/http", "Client").Block(
-		jen.Return(jen.Id("injector").Call().Dot("WebSocketHTTPClient").Call(jen.Id("e").Dot("String").Call())),
+		jen.Return(injector().Dot("WebSocketHTTPClient").Call(jen.Id("e").Dot("String").Call())),
 	)
-	f.Comment("Injector returns the injector in use: Init's, or the compiled-in one.")
+	f.Comment("Injector returns the injector in use: Init's, or before Init one built")
+	f.Comment("from the compiled-in settings.")
 	f.Func().Id("Injector").Params().Op("*").Qual(RuntimePath, "Injector").Block(
-		jen.Return(jen.Id("injector").Call()),
+		jen.Return(injector()),
 	)
 }
 

@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/proxygen-go/proxygen/runtime"
@@ -116,125 +114,76 @@ func Settings() runtime.Settings {
 	}
 }
 
-// routeTable holds the effective route of every exchange and transport.
-type routeTable struct {
-	http      [numExchanges]*runtime.Proxy
-	webSocket [numExchanges]*runtime.Proxy
-	// Routes of an Exchange value outside the spec.
-	defaultHTTP      *runtime.Proxy
-	defaultWebSocket *runtime.Proxy
-	injector         *runtime.Injector
-}
-
-// compiledRoutes are the routes before Init: the spec as compiled.
-var compiledRoutes = routeTable{
-	http: [numExchanges]*runtime.Proxy{
+// The effective routes as compiled, by exchange (nil is direct): the
+// spec's resolution of override, default and direct, done at generate time.
+var (
+	compiledHTTP = [numExchanges]*runtime.Proxy{
 		Binance:  routeBinanceHTTP,
 		Coinbase: routeCoinbaseHTTP,
-	},
-	webSocket: [numExchanges]*runtime.Proxy{
+	}
+	compiledWebSocket = [numExchanges]*runtime.Proxy{
 		Binance:  routeBinanceWebSocket,
 		Coinbase: defaultRouteWebSocket,
-	},
-	defaultHTTP:      defaultRouteHTTP,
-	defaultWebSocket: defaultRouteWebSocket,
-}
-
-// installed is the table Init built; nil before Init.
-var installed atomic.Pointer[routeTable]
-
-func routes() *routeTable {
-	if t := installed.Load(); t != nil {
-		return t
 	}
-	return &compiledRoutes
-}
+)
 
-// compiledInjector serves clients and dialers before Init. A route whose
-// ${VAR} credentials are not resolved yet fails to dial, naming the variable.
-var compiledInjector = sync.OnceValue(func() *runtime.Injector {
-	in, err := runtime.NewInjector(Settings())
-	if err != nil {
-		panic("proxies: compiled-in proxy settings rejected by the runtime: " + err.Error())
-	}
-	return in
-})
-
-func injector() *runtime.Injector {
-	if t := installed.Load(); t != nil {
-		return t.injector
-	}
-	return compiledInjector()
-}
+// routes serves the compiled routes until Init replaces them.
+var routes = runtime.NewTable(
+	Settings, exchangeIDs[:],
+	compiledHTTP[:], compiledWebSocket[:],
+	defaultRouteHTTP, defaultRouteWebSocket,
+)
 
 // Init installs the effective routes: the compiled-in spec
 // overlaid with the environment (CRYPTOFEED_PROXY_...), with
 // ${VAR} credentials resolved from the environment. It also installs the
 // routes into the runtime's global injector. Calling it again re-reads the
 // environment and replaces the routes; clients handed out before keep theirs.
+// On error nothing changes.
 func Init() error {
 	return InitWith()
 }
 
 // InitWith is Init with runtime options (a logger, TLS settings, a legacy
 // fallback proxy); they apply after the default environment lookup.
-// runtime.Init applies the overlay unless the settings are locked.
 func InitWith(opts ...runtime.Option) error {
-	in, err := runtime.Init(Settings(), opts...)
-	if err != nil {
+	if err := routes.Init(opts...); err != nil {
 		return fmt.Errorf("proxies: %w", err)
 	}
-	t := &routeTable{
-		defaultHTTP:      in.DefaultProxy(runtime.TransportHTTP),
-		defaultWebSocket: in.DefaultProxy(runtime.TransportWebSocket),
-		injector:         in,
-	}
-	for i, id := range exchangeIDs {
-		t.http[i] = in.Proxy(id, runtime.TransportHTTP)
-		t.webSocket[i] = in.Proxy(id, runtime.TransportWebSocket)
-	}
-	installed.Store(t)
 	return nil
 }
 
 // HTTPProxy returns the exchange's REST route; nil means direct.
 func HTTPProxy(e Exchange) *runtime.Proxy {
-	t := routes()
-	if int(e) < numExchanges {
-		return t.http[e]
-	}
-	return t.defaultHTTP
+	return routes.HTTPProxy(int(e))
 }
 
 // WebSocketProxy returns the exchange's WebSocket route; nil means direct.
 func WebSocketProxy(e Exchange) *runtime.Proxy {
-	t := routes()
-	if int(e) < numExchanges {
-		return t.webSocket[e]
-	}
-	return t.defaultWebSocket
+	return routes.WebSocketProxy(int(e))
 }
 
 // HTTPClient returns the exchange's REST client, routed through its HTTP
 // route. It is created once and reused, so its connection pool survives.
 func HTTPClient(e Exchange) *http.Client {
-	return injector().HTTPClient(e.String())
+	return routes.Injector().HTTPClient(e.String())
 }
 
 // WebSocketDialContext returns a dial function over the exchange's WebSocket
 // route, for gorilla's Dialer.NetDialContext or gobwas's Dialer.NetDial.
 func WebSocketDialContext(e Exchange) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	return injector().Dialer(e.String(), runtime.TransportWebSocket).DialContext
+	return routes.Injector().Dialer(e.String(), runtime.TransportWebSocket).DialContext
 }
 
 // WebSocketHTTPClient returns an HTTP/1.1 client over the exchange's
 // WebSocket route, for coder/websocket's DialOptions.HTTPClient; ws:// and
 // wss:// both tunnel through the route.
 func WebSocketHTTPClient(e Exchange) *http.Client {
-	return injector().WebSocketHTTPClient(e.String())
+	return routes.Injector().WebSocketHTTPClient(e.String())
 }
 
-// Injector returns the injector in use: Init's, or the compiled-in one.
+// Injector returns the injector in use: Init's, or before Init one built
+// from the compiled-in settings.
 func Injector() *runtime.Injector {
-	return injector()
+	return routes.Injector()
 }
