@@ -13,23 +13,61 @@ import (
 // otherwise the caller gets the plain connection.
 type bufferedConn struct {
 	net.Conn
-	mu  sync.Mutex
-	buf []byte
+	rest leftover
 }
 
 func (c *bufferedConn) Read(p []byte) (int, error) {
-	c.mu.Lock()
-	if len(c.buf) > 0 {
-		n := copy(p, c.buf)
-		c.buf = c.buf[n:]
-		if len(c.buf) == 0 {
-			c.buf = nil
-		}
-		c.mu.Unlock()
+	if n, ok := c.rest.read(p); ok {
 		return n, nil
 	}
-	c.mu.Unlock()
 	return c.Conn.Read(p)
+}
+
+// leftover holds bytes the proxy sent after its reply; a tunnel hands them
+// out before reading from the connection.
+type leftover struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (l *leftover) set(b []byte) {
+	l.mu.Lock()
+	l.b = b
+	l.mu.Unlock()
+}
+
+// read copies leftover bytes into p; ok is false when there are none.
+func (l *leftover) read(p []byte) (n int, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.b) == 0 {
+		return 0, false
+	}
+	n = copy(p, l.b)
+	l.b = l.b[n:]
+	if len(l.b) == 0 {
+		l.b = nil
+	}
+	return n, true
+}
+
+// writeTo writes the leftover bytes to w, then copies c to w, so io.Copy
+// from the tunnel keeps c's fast path.
+func (l *leftover) writeTo(w io.Writer, c net.Conn) (int64, error) {
+	l.mu.Lock()
+	rest := l.b
+	l.b = nil
+	l.mu.Unlock()
+	var n int64
+	if len(rest) > 0 {
+		m, err := w.Write(rest)
+		n += int64(m)
+		if err != nil {
+			return n, err
+		}
+	}
+	m, err := io.Copy(w, c)
+	return n + m, err
 }
 
 // NetConn returns the underlying connection (as tls.Conn.NetConn does).
@@ -63,11 +101,12 @@ type optimisticConn struct {
 	once sync.Once
 	err  error // check's outcome, set once
 
+	rest leftover
+
 	mu      sync.Mutex
 	checked bool
 	setupDL time.Time // the set-up deadline while unchecked
 	userRD  time.Time // the caller's read deadline
-	rest    []byte
 }
 
 func newOptimisticConn(c net.Conn, setupDL time.Time, check func(net.Conn) ([]byte, error), fail func(error) error) *optimisticConn {
@@ -84,8 +123,9 @@ func (c *optimisticConn) validate() error {
 			err = c.fail(err)
 			_ = c.Conn.Close()
 		}
+		c.rest.set(rest)
 		c.mu.Lock()
-		c.checked, c.rest, c.err = true, rest, err
+		c.checked, c.err = true, err
 		if err == nil {
 			_ = c.Conn.SetReadDeadline(c.userRD)
 		}
@@ -98,17 +138,9 @@ func (c *optimisticConn) Read(p []byte) (int, error) {
 	if err := c.validate(); err != nil {
 		return 0, err
 	}
-	c.mu.Lock()
-	if len(c.rest) > 0 {
-		n := copy(p, c.rest)
-		c.rest = c.rest[n:]
-		if len(c.rest) == 0 {
-			c.rest = nil
-		}
-		c.mu.Unlock()
+	if n, ok := c.rest.read(p); ok {
 		return n, nil
 	}
-	c.mu.Unlock()
 	return c.Conn.Read(p)
 }
 
@@ -150,20 +182,7 @@ func (c *optimisticConn) WriteTo(w io.Writer) (int64, error) {
 	if err := c.validate(); err != nil {
 		return 0, err
 	}
-	var n int64
-	c.mu.Lock()
-	rest := c.rest
-	c.rest = nil
-	c.mu.Unlock()
-	if len(rest) > 0 {
-		m, err := w.Write(rest)
-		n += int64(m)
-		if err != nil {
-			return n, err
-		}
-	}
-	m, err := io.Copy(w, c.Conn)
-	return n + m, err
+	return c.rest.writeTo(w, c.Conn)
 }
 
 // CloseWrite half-closes the tunnel when the underlying connection can.
@@ -181,22 +200,7 @@ func closeWrite(c net.Conn) error {
 
 // WriteTo drains the buffered bytes, then lets io.Copy use the underlying
 // connection's fast path.
-func (c *bufferedConn) WriteTo(w io.Writer) (int64, error) {
-	c.mu.Lock()
-	rest := c.buf
-	c.buf = nil
-	c.mu.Unlock()
-	var n int64
-	if len(rest) > 0 {
-		m, err := w.Write(rest)
-		n += int64(m)
-		if err != nil {
-			return n, err
-		}
-	}
-	m, err := io.Copy(w, c.Conn)
-	return n + m, err
-}
+func (c *bufferedConn) WriteTo(w io.Writer) (int64, error) { return c.rest.writeTo(w, c.Conn) }
 
 // ReadFrom lets io.Copy into the tunnel use the underlying connection's
 // fast path (splice, sendfile): buffered reply bytes only concern reads.

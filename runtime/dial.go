@@ -395,7 +395,7 @@ func withRest(c net.Conn, rest []byte) net.Conn {
 	if len(rest) == 0 {
 		return c
 	}
-	return &bufferedConn{Conn: c, buf: rest}
+	return &bufferedConn{Conn: c, rest: leftover{b: rest}}
 }
 
 // optimistic returns the tunnel whose replies check reads on first Read,
