@@ -1,3 +1,0 @@
-module github.com/proxygen-go/proxygen/runtime
-
-go 1.22
