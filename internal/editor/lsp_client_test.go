@@ -92,7 +92,7 @@ func startLSP(t *testing.T, bin string, args ...string) *lspClient {
 		cmd:    exec.Command(bin, args...),
 		stderr: &syncBuffer{},
 		calls:  make(map[int]chan rpcMessage),
-		diags:  make(chan publishDiagnostics, 64),
+		diags:  make(chan publishDiagnostics, 1024),
 		closed: make(chan struct{}),
 	}
 	c.cmd.Stderr = c.stderr
@@ -155,7 +155,10 @@ func (c *lspClient) read(r *bufio.Reader) {
 		case m.Method == "textDocument/publishDiagnostics":
 			var p publishDiagnostics
 			if json.Unmarshal(m.Params, &p) == nil {
-				c.diags <- p
+				select {
+				case c.diags <- p:
+				default: // nobody is waiting for so many; never block the reader
+				}
 			}
 		case m.Method == "" && len(m.ID) > 0:
 			id, err := strconv.Atoi(string(m.ID))
