@@ -39,15 +39,32 @@ func hintSyntax(data []byte, e *Error) {
 	}
 	e.Line = line
 	e.Col = len(text) - len(strings.TrimLeft(text, " ")) + 1
+	if problem == "found character that cannot start any token" {
+		e.Col = reservedStart(text, e.Col)
+	}
 	e.Msg += "; " + hint
+}
+
+// reservedStart returns the 1-based column of the first value that starts
+// with @ or ` (YAML reserves both), or col.
+func reservedStart(text string, col int) int {
+	for i := col - 1; i < len(text); i++ {
+		if c := text[i]; c != '@' && c != '`' {
+			continue
+		}
+		if i == col-1 || strings.IndexByte(" [{,", text[i-1]) >= 0 {
+			return i + 1
+		}
+	}
+	return col
 }
 
 // lineProblems are yaml.v3 messages caused by one line, usually its
 // indentation, with the hint each gets at that line.
 var lineProblems = map[string]string{
 	"did not find expected key":                              "check this line's indentation: keys of one mapping must line up",
-	"did not find expected '-' indicator":                    "check this line's indentation: items of one list must line up",
-	"mapping values are not allowed in this context":         `check this line's indentation, and quote a value that contains ": "`,
+	"did not find expected '-' indicator":                    `check this line's indentation: every item of a list starts with "- " at the same column`,
+	"mapping values are not allowed in this context":         `check this line's indentation and that the key above ends with ":"; quote a value that contains ": "`,
 	"block sequence entries are not allowed in this context": "check this line's indentation: a list item cannot follow a value on the same level",
 	"found a tab character that violates indentation":        "indent with spaces",
 	"could not find expected ':'":                            `a key needs ": " after it; quote a value that spans lines`,

@@ -24,14 +24,19 @@ func TestSyntaxHints(t *testing.T) {
 		{"far from its mapping", head + "exchanges:\n  a:\n    http:\n      url: 'socks5h://h:1'\n      timeout_seconds: 5\n      optimistic: true\n     direct: false\n  b: {}\n",
 			"f.yaml:9:6: " + indentKey},
 		{"indented top-level key", "version: 1\nenabled: true\n default:\n  http: {direct: true}\n",
-			`f.yaml:3:2: yaml: mapping values are not allowed in this context; check this line's indentation, and quote a value that contains ": "`},
+			`f.yaml:3:2: yaml: mapping values are not allowed in this context; check this line's indentation and that the key above ends with ":"; quote a value that contains ": "`},
 		{"unquoted colon", head + "default:\n  http:\n    url: socks5h://h: 1\n",
-			`f.yaml:5:5: yaml: mapping values are not allowed in this context; check this line's indentation, and quote a value that contains ": "`},
+			`f.yaml:5:5: yaml: mapping values are not allowed in this context; check this line's indentation and that the key above ends with ":"; quote a value that contains ": "`},
 		{"list item out of line", head + "exchanges:\n  a:\n    http: {direct: true}\n  - b\n",
 			"f.yaml:6:3: yaml: did not find expected key; check this line's indentation: keys of one mapping must line up"},
+		{"mapping after list items", head + "exchanges:\n  - binance\n  kraken: {}\n",
+			`f.yaml:5:3: yaml: did not find expected '-' indicator; check this line's indentation: every item of a list starts with "- " at the same column`},
 		{"unclosed flow mapping", head + "default:\n  http: { url: 'socks5h://h:1'\n",
 			"f.yaml:4:1: yaml: did not find expected ',' or '}'; a { } mapping that starts on this line is not closed, or lacks a comma"},
-		{"at sign", head + "package: @x\n", "f.yaml:3:1: yaml: found character that cannot start any token; quote values that start with @ or `"},
+		{"at sign", head + "package: @x\n", "f.yaml:3:10: yaml: found character that cannot start any token; quote values that start with @ or `"},
+		{"backtick in flow", head + "default:\n  http: {url: `x`}\n", "f.yaml:4:15: yaml: found character that cannot start any token; quote values that start with @ or `"},
+		{"missing colon", head + "default:\n  http\n    url: 'socks5h://h:1'\n",
+			`f.yaml:5:5: yaml: mapping values are not allowed in this context; check this line's indentation and that the key above ends with ":"; quote a value that contains ": "`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
