@@ -96,12 +96,23 @@ func allowedKeys(path []string) []string {
 }
 
 // didYouMean is the hint for unknown key name in the mapping at path:
-// `; did you mean "default"?`, or "" when no allowed key is close.
+// `; did you mean "default"?`; or, for a key one level too high,
+// `; "url" goes under "http" or "websocket"`; or "" when neither fits.
 func didYouMean(path []string, name string) string {
-	best := nearest(name, allowedKeys(path))
+	allowed := allowedKeys(path)
+	best := nearest(name, allowed)
 	switch len(best) {
 	case 0:
-		return ""
+		var parents []string
+		for _, k := range allowed {
+			if slices.Contains(allowedKeys(appendPath(path, k)), name) {
+				parents = append(parents, quote(k))
+			}
+		}
+		if len(parents) == 0 || len(parents) > 2 {
+			return ""
+		}
+		return "; " + quote(name) + " goes under " + strings.Join(parents, " or ")
 	case 1:
 		return "; did you mean " + quote(best[0]) + "?"
 	default:

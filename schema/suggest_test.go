@@ -21,6 +21,8 @@ func TestDidYouMean(t *testing.T) {
 		{"proxy key", head + "default:\n  http: {url: 'socks5h://h:1', optimistc: true}\n", `f.yaml:4:32: default.http.optimistc: unknown key "optimistc"; did you mean "optimistic"?`},
 		{"prefix", head + "default:\n  http: {url: 'socks5h://h:1', timeout: 5}\n", `f.yaml:4:32: default.http.timeout: unknown key "timeout"; did you mean "timeout_seconds"?`},
 		{"two close", head + "default:\n  http: {url: 'socks5h://h:1', urll: 'x'}\n", `f.yaml:4:32: default.http.urll: unknown key "urll"; did you mean "url"?`},
+		{"one level too high", head + "exchanges:\n  binance:\n    url: 'socks5h://h:1'\n", `f.yaml:5:5: exchanges.binance.url: unknown key "url"; "url" goes under "http" or "websocket"`},
+		{"timeout under default", head + "default:\n  timeout_seconds: 5\n", `f.yaml:4:3: default.timeout_seconds: unknown key "timeout_seconds"; "timeout_seconds" goes under "http" or "websocket"`},
 		{"nothing close", head + "proxies: {}\n", `f.yaml:3:1: proxies: unknown key "proxies"`},
 		{"short", head + "x: 1\n", `f.yaml:3:1: x: unknown key "x"`},
 	}
