@@ -33,7 +33,7 @@ func Reflect() ([]byte, error) {
 	}
 	s := r.Reflect(&Spec{})
 	s.ID = jsonschema.ID(SchemaID)
-	s.Version = "https://json-schema.org/draft/2020-12/schema"
+	s.Version = "http://json-schema.org/draft-07/schema#"
 	s.Title = "proxygen spec"
 	s.Description = "Proxy routes per exchange and transport, compiled by proxygen into Go code."
 	b, err := json.MarshalIndent(s, "", "  ")
@@ -53,8 +53,15 @@ func (Spec) JSONSchemaExtend(s *jsonschema.Schema) {
 	}
 }
 
-// JSONSchemaExtend says "exactly one of url or direct: true".
+// JSONSchemaExtend says "exactly one of url or direct: true" and gives url
+// its pattern (a struct tag cannot hold the pattern's commas) with the
+// message editors show when it fails (yaml-language-server and VS Code read
+// patternErrorMessage; validators ignore unknown keywords).
 func (ProxyConfig) JSONSchemaExtend(s *jsonschema.Schema) {
+	if p, ok := s.Properties.Get("url"); ok {
+		p.Pattern = ProxyURLPattern
+		p.Extras = map[string]any{"patternErrorMessage": ProxyURLPatternMessage}
+	}
 	s.OneOf = []*jsonschema.Schema{
 		{
 			Required:   []string{"url"},

@@ -41,7 +41,7 @@ func TestSchemaShape(t *testing.T) {
 	if err := json.Unmarshal(JSON(), &s); err != nil {
 		t.Fatal(err)
 	}
-	if s["$schema"] != "https://json-schema.org/draft/2020-12/schema" {
+	if s["$schema"] != "http://json-schema.org/draft-07/schema#" {
 		t.Errorf("$schema = %v", s["$schema"])
 	}
 	if s["$id"] != SchemaID || !strings.HasPrefix(SchemaID, "https://") {
@@ -102,6 +102,11 @@ func TestSchemaAlone(t *testing.T) {
 		{`{` + base + `, "default": {"http": {"url": "socks5h://h:1", "timeout_seconds": 0}}}`, false},
 		{`{` + base + `, "default": {"http": {"url": "socks5h://h:1", "timeout_seconds": 5.5}}}`, false},
 		{`{` + base + `, "default": {"http": {"url": "socks5h://h:1", "timeout_seconds": "5"}}}`, false},
+		{`{` + base + `, "default": {"http": {"url": "ftp://h:21"}}}`, false},
+		{`{` + base + `, "default": {"http": {"url": "socks5h://h"}}}`, false},
+		{`{` + base + `, "default": {"http": {"url": "socks5h://h:65536"}}}`, false},
+		{`{` + base + `, "default": {"http": {"url": "socks5h://h:1080/x"}}}`, false},
+		{`{` + base + `, "default": {"http": {"url": "SOCKS5H://${U}:${P}@[::1]:65535/"}}}`, true},
 		{`{` + base + `, "exchanges": {"Binance_2": {}}}`, true},
 		{`{` + base + `, "exchanges": {"1inch": {}}}`, false},
 		{`{` + base + `, "exchanges": {"bin-ance": {}}}`, false},

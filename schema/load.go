@@ -41,7 +41,7 @@ func Load(filename string, data []byte, opts Options) (*Spec, error) {
 		l.checkSemantics(root)
 	}
 	if len(l.errs) > 0 {
-		return nil, l.errs.Sort()
+		return nil, mostSpecific(l.errs).Sort()
 	}
 	return build(root), nil
 }
@@ -102,6 +102,7 @@ func (l *loader) syntaxErr(data []byte, err error) {
 	} else {
 		e.Msg = msg
 	}
+	hintSyntax(data, e)
 	l.errs = append(l.errs, e)
 }
 
@@ -301,16 +302,13 @@ func show(n *yaml.Node) string {
 		// field must not reach a CI log.
 		return "a string"
 	}
-	return redact(n.Value)
+	return capValue(redact(n.Value))
 }
 
 // quote quotes s for a message, redacted and shortened.
 func quote(s string) string {
 	s = redact(s)
-	if len(s) > 64 {
-		s = s[:61] + "..."
-	}
-	return strconv.Quote(s)
+	return strconv.Quote(capValue(s))
 }
 
 // redact hides where URL user information could be: everything up to the

@@ -46,9 +46,9 @@ func TestLoadErrors(t *testing.T) {
 		{"document marker only", "---\n", Options{}, []string{"f.yaml:2:1: empty spec"}},
 		{"list document", "- a\n- b\n", Options{}, []string{"f.yaml:1:1: spec must be a mapping (got a list)"}},
 		{"scalar document", "hello\n", Options{}, []string{`f.yaml:1:1: spec must be a mapping (got a string)`}},
-		{"syntax error", head + "default:\n  http: {url: [1\n", Options{}, []string{"f.yaml:4:1: yaml: did not find expected ',' or ']'"}},
-		{"bad indentation", head + "default:\n  http: {}\n wrong: 1\n", Options{}, []string{"f.yaml:5:1: yaml: did not find expected key"}},
-		{"tab indentation", head + "default:\n\thttp: {}\n", Options{}, []string{"f.yaml:4:1: yaml: found character that cannot start any token"}},
+		{"syntax error", head + "default:\n  http: {url: [1\n", Options{}, []string{"f.yaml:4:1: yaml: did not find expected ',' or ']'; a [ ] list that starts on this line is not closed, or lacks a comma"}},
+		{"bad indentation", head + "default:\n  http: {}\n wrong: 1\n", Options{}, []string{"f.yaml:5:2: yaml: did not find expected key; check this line's indentation: keys of one mapping must line up"}},
+		{"tab indentation", head + "default:\n\thttp: {}\n", Options{}, []string{"f.yaml:4:1: yaml: tabs are not allowed in YAML indentation; indent with spaces"}},
 		{"two documents", head + "---\n" + head, Options{}, []string{"f.yaml:3:1: only one YAML document is allowed"}},
 		{"duplicate key", head + "lock: true\nlock: false\n", Options{}, []string{`f.yaml:4:1: lock: duplicate key "lock" (first at line 3)`}},
 		{"duplicate nested key", head + "default:\n  http: {url: 'socks5h://h:1', url: 'socks5h://h:2'}\n", Options{},
@@ -75,14 +75,14 @@ func TestLoadErrors(t *testing.T) {
 		{"version float", "version: 1.0\nenabled: true\n", Options{}, []string{"f.yaml:1:10: version: must be an integer (got 1.0)"}},
 		{"enabled string", "version: 1\nenabled: \"yes\"\n", Options{}, []string{`f.yaml:2:10: enabled: must be a boolean (got a string)`}},
 		{"enabled null", "version: 1\nenabled:\n", Options{}, []string{"f.yaml:2:9: enabled: must be a boolean (got null)"}},
-		{"package pattern", head + "package: My-Pkg\n", Options{}, []string{`f.yaml:3:10: package: must match ^[a-z_][a-z0-9_]*$ (got a string)`}},
-		{"env_prefix pattern", head + "env_prefix: 'A B'\n", Options{}, []string{`f.yaml:3:13: env_prefix: must match ^[A-Za-z_][A-Za-z0-9_]*$ (got a string)`}},
+		{"package pattern", head + "package: My-Pkg\n", Options{}, []string{`f.yaml:3:10: package: must match ^[a-z_][a-z0-9_]*$ (got "My-Pkg")`}},
+		{"env_prefix pattern", head + "env_prefix: 'A B'\n", Options{}, []string{`f.yaml:3:13: env_prefix: must match ^[A-Za-z_][A-Za-z0-9_]*$ (got "A B")`}},
 		{"lock not bool", head + "lock: 1\n", Options{}, []string{"f.yaml:3:7: lock: must be a boolean (got 1)"}},
 		{"default not mapping", head + "default: []\n", Options{}, []string{"f.yaml:3:10: default: must be a mapping (got a list)"}},
 
 		// Transports and proxy configs.
 		{"unknown transport", head + "default:\n  grpc: {direct: true}\n", Options{}, []string{`f.yaml:4:3: default.grpc: unknown key "grpc"`}},
-		{"unknown proxy key", head + "default:\n  http: {url: 'socks5h://h:1', timeout: 5}\n", Options{}, []string{`f.yaml:4:32: default.http.timeout: unknown key "timeout"`}},
+		{"unknown proxy key", head + "default:\n  http: {url: 'socks5h://h:1', timeout: 5}\n", Options{}, []string{`f.yaml:4:32: default.http.timeout: unknown key "timeout"; did you mean "timeout_seconds"?`}},
 		{"url and direct", head + "default:\n  http: {url: 'socks5h://h:1', direct: true}\n", Options{}, []string{"f.yaml:4:40: default.http.direct: must not be true together with url"}},
 		{"neither url nor direct", head + "default:\n  http: {timeout_seconds: 5}\n", Options{}, []string{"f.yaml:4:9: default.http: needs url or direct: true"}},
 		{"direct false alone", head + "default:\n  websocket:\n    direct: false\n", Options{}, []string{"f.yaml:5:5: default.websocket: needs url or direct: true"}},
@@ -127,10 +127,10 @@ func TestLoadErrors(t *testing.T) {
 
 		// Exchange ids.
 		{"exchange id digit", head + "exchanges:\n  1inch: {}\n", Options{}, []string{`f.yaml:4:3: exchanges.1inch: exchange id must match ^[A-Za-z][A-Za-z0-9_]*$ (got "1inch")`}},
-		{"exchange id dash", head + "exchanges:\n  gate-io: {}\n", Options{}, []string{`f.yaml:4:3: exchanges.gate-io: exchange id must match ^[A-Za-z][A-Za-z0-9_]*$ (got "gate-io")`}},
+		{"exchange id dash", head + "exchanges:\n  gate-io: {}\n", Options{}, []string{`f.yaml:4:3: exchanges.gate-io: exchange id must match ^[A-Za-z][A-Za-z0-9_]*$ (got "gate-io"); did you mean "gate_io"?`}},
 		{"exchange ids among siblings", "exchanges:\n  1a: {}\n  b-c: {}\nversion: 1\nenabled: true\nlock: false\npackage: p\n", Options{}, []string{
 			`f.yaml:2:3: exchanges.1a: exchange id must match ^[A-Za-z][A-Za-z0-9_]*$ (got "1a")`,
-			`f.yaml:3:3: exchanges.b-c: exchange id must match ^[A-Za-z][A-Za-z0-9_]*$ (got "b-c")`,
+			`f.yaml:3:3: exchanges.b-c: exchange id must match ^[A-Za-z][A-Za-z0-9_]*$ (got "b-c"); did you mean "b_c"?`,
 		}},
 		{"exchange id case duplicate", head + "exchanges:\n  binance: {}\n  kraken: {}\n  BINANCE: {}\n", Options{}, []string{`f.yaml:6:3: exchanges.BINANCE: exchange id "BINANCE" duplicates "binance" (first at line 4)`}},
 		{"exchange id exact duplicate", head + "exchanges:\n  binance: {}\n  binance: {}\n", Options{}, []string{`f.yaml:5:3: exchanges.binance: duplicate key "binance" (first at line 4)`}},

@@ -62,7 +62,7 @@ func (l *loader) schemaErr(ve *jsonschema.ValidationError) {
 		// with propertyNames.
 		p := []string{"exchanges", k.Property}
 		at := l.locs[strings.Join(p, pathSep)]
-		l.errAt(at.key, p, "exchange id must match %s (got %s)", ExchangeKeyPattern, quote(k.Property))
+		l.errAt(at.key, p, "exchange id must match %s (got %s)%s", ExchangeKeyPattern, quote(k.Property), suggestID(k.Property))
 		return
 	}
 	if len(ve.Causes) > 0 {
@@ -81,7 +81,7 @@ func (l *loader) schemaErr(ve *jsonschema.ValidationError) {
 	case *kind.AdditionalProperties:
 		for _, name := range k.Properties {
 			kp := appendPath(path, name)
-			l.errAt(l.locs[strings.Join(kp, pathSep)].key, kp, "unknown key %s", quote(name))
+			l.errAt(l.locs[strings.Join(kp, pathSep)].key, kp, "unknown key %s%s", quote(name), didYouMean(path, name))
 		}
 	case *kind.Required:
 		for _, name := range k.Missing {
@@ -138,6 +138,9 @@ func (l *loader) skipped(path []string) bool {
 func (l *loader) got(n *yaml.Node) string {
 	if n == nil {
 		return "nothing"
+	}
+	if s, ok := l.shownString(n); ok {
+		return s
 	}
 	return show(n)
 }

@@ -36,7 +36,7 @@ commands:
   check -spec F -out F [...]
                          regenerate in memory and diff with the file on disk
   explain -spec F [-env] print each exchange's effective routes
-  schema                 print the spec's JSON Schema
+  schema [-o F]          print the spec's JSON Schema (or write it to F)
   version                print proxygen's version
 
 exit codes: 0 ok, 1 invalid spec or stale file, 2 usage or I/O error
@@ -59,11 +59,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "explain":
 		return c.explain(rest)
 	case "schema":
-		if len(rest) > 0 {
-			return c.usageErr("schema takes no arguments")
-		}
-		_, _ = stdout.Write(schema.JSON())
-		return exitOK
+		return c.schema(rest)
 	case "version":
 		fmt.Fprintln(stdout, "proxygen", version())
 		return exitOK
