@@ -20,6 +20,9 @@ require (
 	github.com/bahlo/generic-list-go v0.2.0 // indirect
 	github.com/buger/jsonparser v1.1.2 // indirect
 	github.com/gobwas/httphead v0.1.0 // indirect
+	github.com/proxygen-go/proxygen/runtime v0.0.0
 	go.yaml.in/yaml/v4 v4.0.0-rc.2 // indirect
 	golang.org/x/text v0.43.0 // indirect
 )
+
+replace github.com/proxygen-go/proxygen/runtime => ./runtime

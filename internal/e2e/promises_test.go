@@ -74,7 +74,7 @@ func TestSupportPackageGuard(t *testing.T) {
 		t.Fatal(err)
 	}
 	mod := t.TempDir()
-	gomod := "module guard\n\ngo 1.26.0\n\nrequire github.com/proxygen-go/proxygen v0.0.0\n\nreplace github.com/proxygen-go/proxygen => " + root + "\n"
+	gomod := "module guard\n\ngo 1.26.0\n\nrequire (\n\tgithub.com/proxygen-go/proxygen v0.0.0\n\tgithub.com/proxygen-go/proxygen/runtime v0.0.0\n)\n\nreplace github.com/proxygen-go/proxygen => " + root + "\n\nreplace github.com/proxygen-go/proxygen/runtime => " + filepath.Join(root, "runtime") + "\n"
 	for name, data := range map[string]string{
 		"go.mod":            gomod,
 		"go.sum":            string(sum),

@@ -238,7 +238,7 @@ func buildDriver(t *testing.T, goTool, mod string, spec []byte, lock bool, name 
 	if err != nil {
 		t.Fatal(err)
 	}
-	gomod := fmt.Sprintf("module e2edriver\n\ngo 1.26.0\n\nrequire github.com/proxygen-go/proxygen v0.0.0\n\nreplace github.com/proxygen-go/proxygen => %s\n", root)
+	gomod := fmt.Sprintf("module e2edriver\n\ngo 1.26.0\n\nrequire (\n\tgithub.com/proxygen-go/proxygen v0.0.0\n\tgithub.com/proxygen-go/proxygen/runtime v0.0.0\n)\n\nreplace github.com/proxygen-go/proxygen => %s\n\nreplace github.com/proxygen-go/proxygen/runtime => %s\n", root, filepath.Join(root, "runtime"))
 	write := func(rel string, data []byte) {
 		p := filepath.Join(mod, rel)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
