@@ -183,15 +183,16 @@ func render(m *model) *jen.File {
 }
 
 func renderExchanges(f *jen.File, m *model) {
-	f.Comment("Exchange is an exchange of the spec. Its zero value is the first")
-	f.Comment("exchange in id order.")
+	f.Comment("Exchange is an exchange of the spec. Its zero value is no exchange:")
+	f.Comment("the constants start at 1, and Exchange(0) routes like an id the spec")
+	f.Comment("does not list.")
 	f.Type().Id("Exchange").Uint16()
 
 	f.Comment("The exchanges of the spec, in id order.")
 	f.Const().DefsFunc(func(g *jen.Group) {
 		for i, n := range m.names {
 			if i == 0 {
-				g.Id(n).Id("Exchange").Op("=").Iota().Comment(m.ids[i])
+				g.Id(n).Id("Exchange").Op("=").Iota().Op("+").Lit(1).Comment(m.ids[i])
 			} else {
 				g.Id(n).Comment(m.ids[i])
 			}
@@ -199,7 +200,8 @@ func renderExchanges(f *jen.File, m *model) {
 	})
 	f.Const().Id("numExchanges").Op("=").Lit(len(m.ids))
 
-	f.Var().Id("exchangeIDs").Op("=").Index(jen.Id("numExchanges")).String().ValuesFunc(func(g *jen.Group) {
+	f.Comment("exchangeIDs is indexed by Exchange; index 0 (no exchange) is empty.")
+	f.Var().Id("exchangeIDs").Op("=").Index(jen.Id("numExchanges").Op("+").Lit(1)).String().ValuesFunc(func(g *jen.Group) {
 		for i, id := range m.ids {
 			g.Line().Id(m.names[i]).Op(":").Lit(id)
 		}
@@ -210,7 +212,7 @@ func renderExchanges(f *jen.File, m *model) {
 
 	f.Comment("String returns the exchange's canonical (lower-case) id.")
 	f.Func().Params(jen.Id("e").Id("Exchange")).Id("String").Params().String().Block(
-		jen.If(jen.Int().Parens(jen.Id("e")).Op("<").Id("numExchanges")).Block(
+		jen.If(jen.Id("e").Op(">").Lit(0).Op("&&").Int().Parens(jen.Id("e")).Op("<=").Id("numExchanges")).Block(
 			jen.Return(jen.Id("exchangeIDs").Index(jen.Id("e"))),
 		),
 		jen.Return(jen.Lit("Exchange(").Op("+").Qual("strconv", "Itoa").Call(jen.Int().Parens(jen.Id("e"))).Op("+").Lit(")")),
@@ -344,7 +346,7 @@ func renderSettings(f *jen.File, m *model) {
 
 func renderTable(f *jen.File, m *model) {
 	column := func(t runtime.Transport) jen.Code {
-		return jen.Index(jen.Id("numExchanges")).Op("*").Qual(RuntimePath, "Proxy").ValuesFunc(func(g *jen.Group) {
+		return jen.Index(jen.Id("numExchanges").Op("+").Lit(1)).Op("*").Qual(RuntimePath, "Proxy").ValuesFunc(func(g *jen.Group) {
 			for i, id := range m.ids {
 				if p := m.effective(id, t); p != nil {
 					g.Line().Id(m.names[i]).Op(":").Add(m.proxyRef(p))
@@ -357,6 +359,7 @@ func renderTable(f *jen.File, m *model) {
 	}
 	f.Comment("The effective routes as compiled, by exchange (nil is direct): the")
 	f.Comment("spec's resolution of override, default and direct, done at generate time.")
+	f.Comment("Index 0 (no exchange) is unused: the table gets the slices from 1.")
 	f.Var().Defs(
 		jen.Id("compiledHTTP").Op("=").Add(column(runtime.TransportHTTP)),
 		jen.Id("compiledWebSocket").Op("=").Add(column(runtime.TransportWebSocket)),
@@ -364,9 +367,9 @@ func renderTable(f *jen.File, m *model) {
 	f.Comment("routes serves the compiled routes until Init replaces them.")
 	f.Var().Id("routes").Op("=").Qual(RuntimePath, "NewTable").Call(
 		jen.Line().Id("Settings"),
-		jen.Id("exchangeIDs").Index(jen.Op(":")),
-		jen.Line().Id("compiledHTTP").Index(jen.Op(":")),
-		jen.Id("compiledWebSocket").Index(jen.Op(":")),
+		jen.Id("exchangeIDs").Index(jen.Lit(1).Op(":")),
+		jen.Line().Id("compiledHTTP").Index(jen.Lit(1).Op(":")),
+		jen.Id("compiledWebSocket").Index(jen.Lit(1).Op(":")),
 		jen.Line().Add(m.proxyRef(m.effective("", runtime.TransportHTTP))),
 		jen.Add(m.proxyRef(m.effective("", runtime.TransportWebSocket))),
 		jen.Line(),
@@ -403,11 +406,11 @@ func renderAPI(f *jen.File, m *model) {
 
 	f.Comment("HTTPProxy returns the exchange's REST route; nil means direct.")
 	f.Func().Id("HTTPProxy").Params(jen.Id("e").Id("Exchange")).Op("*").Qual(RuntimePath, "Proxy").Block(
-		jen.Return(jen.Id("routes").Dot("HTTPProxy").Call(jen.Int().Parens(jen.Id("e")))),
+		jen.Return(jen.Id("routes").Dot("HTTPProxy").Call(jen.Int().Parens(jen.Id("e")).Op("-").Lit(1))),
 	)
 	f.Comment("WebSocketProxy returns the exchange's WebSocket route; nil means direct.")
 	f.Func().Id("WebSocketProxy").Params(jen.Id("e").Id("Exchange")).Op("*").Qual(RuntimePath, "Proxy").Block(
-		jen.Return(jen.Id("routes").Dot("WebSocketProxy").Call(jen.Int().Parens(jen.Id("e")))),
+		jen.Return(jen.Id("routes").Dot("WebSocketProxy").Call(jen.Int().Parens(jen.Id("e")).Op("-").Lit(1))),
 	)
 
 	f.Comment("HTTPClient returns the exchange's REST client, routed through its HTTP")
