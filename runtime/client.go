@@ -39,6 +39,11 @@ func (r *route) closeIdle() {
 			c.CloseIdleConnections()
 		}
 	}
+	r.namedMu.RLock()
+	defer r.namedMu.RUnlock()
+	for _, n := range r.named {
+		n.closeIdle()
+	}
 }
 
 // newTransport builds an http.Transport that dials every connection over d.

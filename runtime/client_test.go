@@ -52,8 +52,8 @@ func TestHTTPClientOnePerExchange(t *testing.T) {
 	if b == in.HTTPClient("kraken") {
 		t.Error("binance and kraken share a client")
 	}
-	if in.HTTPClient("okx") != in.HTTPClient("ftx") {
-		t.Error("unknown ids do not share the default route's client")
+	if in.HTTPClient("okx") != in.HTTPClient("OKX") || in.HTTPClient("okx") == in.HTTPClient("ftx") {
+		t.Error("an unknown id does not get one reused client of its own")
 	}
 	if in.HTTPClient("okx") == b {
 		t.Error("unknown id got binance's client")

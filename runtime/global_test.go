@@ -28,8 +28,11 @@ func TestGlobalNothingInstalled(t *testing.T) {
 		t.Errorf("ProxyFor = %v, want direct", p)
 	}
 	c := HTTPClient("binance")
-	if c == nil || c != HTTPClient("kraken") || c.Transport.(*http.Transport).Proxy != nil {
+	if c == nil || c != HTTPClient("BINANCE") || c.Transport.(*http.Transport).Proxy != nil {
 		t.Error("direct client not reused or consults HTTP_PROXY")
+	}
+	if c == HTTPClient("kraken") {
+		t.Error("two ids share a direct client (its errors would name neither)")
 	}
 	if WebSocketHTTPClient("x") == c {
 		t.Error("WebSocket client is the REST client")
