@@ -81,8 +81,8 @@ func TestHTTPClientOnePerExchange(t *testing.T) {
 	}
 }
 
-// TestHTTPClientKeepAlive: sequential requests share one connection (seed
-// R2.4), direct and through an HTTP proxy.
+// TestHTTPClientKeepAlive: sequential requests share one connection
+// (requirement R2.4, docs/TRACEABILITY.md), direct and through an HTTP proxy.
 func TestHTTPClientKeepAlive(t *testing.T) {
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") }))
 	conns := connCounter(srv)

@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 )
 
-// The global injector (seed init_proxy_system / get_proxy_injector), for code
+// The global injector (the Python original's init_proxy_system / get_proxy_injector), for code
 // that does not import a generated package: a shared feed library calls
 // HTTPClient(exchangeID) or DialContext(ctx, exchangeID, ...) and gets the
 // routes the program installed.
@@ -66,7 +66,7 @@ func Installed() *Injector { return installed.Load() }
 // legacy fallback) again.
 func Uninstall() { installed.Store(nil) }
 
-// SetFallback sets the legacy proxy (seed R2.3) used where no injector is
+// SetFallback sets the legacy proxy (requirement R2.3, docs/TRACEABILITY.md) used where no injector is
 // installed, or where the installed one has no route for a transport (no
 // override and no default, or disabled) and no WithFallback of its own. An
 // explicit direct: true is never replaced. Nil removes it. The proxy is

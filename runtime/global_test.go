@@ -62,7 +62,7 @@ func TestGlobalFallback(t *testing.T) {
 		t.Errorf("legacy route: %d CONNECTs for 2 requests, want 1 (reused connection)", n)
 	}
 
-	// Installed: injector route -> legacy proxy -> none (seed R2.3).
+	// Installed: injector route -> legacy proxy -> none (requirement R2.3, docs/TRACEABILITY.md).
 	s := Settings{Enabled: true, Default: Routes{WebSocket: &Route{Proxy: px(SOCKS5H, "def", 1)}},
 		Exchanges: map[string]Routes{"kraken": {HTTP: &Route{Direct: true}}}}
 	if err := InstallSettings(s); err != nil {

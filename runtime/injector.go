@@ -83,7 +83,7 @@ func WithProxyTLSConfig(c *tls.Config) Option { return func(o *injectorOptions) 
 // cloned per client; WebSocket clients force NextProtos to http/1.1.
 func WithClientTLSConfig(c *tls.Config) Option { return func(o *injectorOptions) { o.clientTLS = c } }
 
-// WithFallback sets the legacy proxy (seed R2.3: injector route, then legacy
+// WithFallback sets the legacy proxy (requirement R2.3 in docs/TRACEABILITY.md: injector route, then legacy
 // proxy, then none). It applies where the settings give a transport no route
 // (no override, no default) and where Enabled is false; never where a route
 // says direct: true. Nil means none.

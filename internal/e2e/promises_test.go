@@ -27,7 +27,7 @@ func goCommand(t *testing.T) string {
 	return p
 }
 
-// TestRuntimeStdlibOnly: DESIGN.md's layout promises that the runtime (and
+// TestRuntimeStdlibOnly: docs/DESIGN.md's layout promises that the runtime (and
 // so every program that links generated code) imports the standard library
 // only: `go list -deps ./runtime` shows no module outside std.
 func TestRuntimeStdlibOnly(t *testing.T) {

@@ -461,7 +461,7 @@ func (f *fixture) check(t *testing.T, r *run, routes map[string][2]want, label s
 
 // checkLogs asserts that stderr is slog JSON only: Init's "proxy route"
 // lines at INFO, and one "proxy tunnel" line at DEBUG per proxied connection (per proxy address and transport), each with
-// the fields DESIGN.md names.
+// the fields docs/DESIGN.md names.
 func checkLogs(t *testing.T, label, stderr string, tunnels map[string]int) {
 	t.Helper()
 	got := map[string]int{}
