@@ -88,10 +88,10 @@ func TestFreshModule(t *testing.T) {
 	// Nothing is published, so the harness (not the README) adds what a
 	// registry would give: replace directives to this checkout, and the
 	// checksums of the generator's libraries (go.sum of the checkout: the
-	// checksum database need not be reachable). Every module comes from the
-	// local module cache (GOPROXY=off; .ci/run fills the cache through the
-	// module proxy), so the test is the same offline and in CI.
-	env := append(slices.Clone(moduleEnv), "GOPROXY=off")
+	// checksum database need not be reachable). Modules come from the local
+	// module cache (.ci/run fills it), else from the configured proxy; see
+	// offlineFallback.
+	env := moduleEnv(t)
 	goCmd(t, dir, env, "mod", "init", "example.com/newfeed")
 	goCmd(t, dir, env, "mod", "edit",
 		"-replace=github.com/proxygen-go/proxygen="+root,

@@ -98,5 +98,31 @@ func goBin() string {
 
 // moduleEnv is the environment of go commands in a module outside the
 // repository: module mode with go.mod updates allowed (CI exports
-// -mod=readonly), no workspace, the proxy and module cache as configured.
-var moduleEnv = []string{"GOFLAGS=-mod=mod -buildvcs=false", "GOWORK=off"}
+// -mod=readonly), no workspace, the module cache and proxy as configured
+// (see offlineFallback).
+func moduleEnv(t *testing.T) []string {
+	t.Helper()
+	return []string{"GOFLAGS=-mod=mod -buildvcs=false", "GOWORK=off", "GOPROXY=" + offlineFallback(t)}
+}
+
+// offlineFallback is the configured GOPROXY's proxies, each falling
+// through on any error ("|"), then "off" (no "direct": no VCS access). The generator's module is not
+// published, so a proxy may answer the go command's lookups of its paths
+// with an error other than "not found" (some answer 403); ending in "off"
+// turns any such error into "lookup disabled", which the go command treats
+// as not found, and the replace directives to this checkout apply. Modules that are published still come from the
+// module cache or the proxy, verified against the checkout's go.sum.
+func offlineFallback(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command(goBin(), "env", "GOPROXY").Output()
+	if err != nil {
+		t.Fatalf("go env GOPROXY: %v", err)
+	}
+	var proxies []string
+	for _, p := range strings.FieldsFunc(strings.TrimSpace(string(out)), func(r rune) bool { return r == ',' || r == '|' }) {
+		if p != "direct" && p != "off" { // nothing is consulted after direct
+			proxies = append(proxies, p)
+		}
+	}
+	return strings.Join(append(proxies, "off"), "|")
+}

@@ -7,7 +7,6 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -109,7 +108,7 @@ func TestReadmeGoSnippets(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	env := append(slices.Clone(moduleEnv), "GOPROXY=off")
+	env := moduleEnv(t)
 	goCmd(t, dir, env, "build", "./...")
 	goCmd(t, dir, env, "vet", "./...")
 	t.Logf("%d Go blocks of README.md compiled and vetted", len(blocks))
