@@ -81,7 +81,7 @@ func BenchmarkGoBuild(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			must(os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module benchbuild\n\ngo 1.26.0\n\nrequire github.com/proxygen-go/proxygen v0.0.0\n\nreplace github.com/proxygen-go/proxygen => "+root+"\n"), 0o644))
+			must(os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module benchbuild\n\ngo 1.26.0\n\nrequire github.com/proxygen-go/proxygen/runtime v0.0.0\n\nreplace github.com/proxygen-go/proxygen/runtime => "+filepath.Join(root, "runtime")+"\n"), 0o644))
 			sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
 			must(err)
 			must(os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644))

@@ -39,6 +39,11 @@ func (r *route) closeIdle() {
 			c.CloseIdleConnections()
 		}
 	}
+	r.namedMu.RLock()
+	defer r.namedMu.RUnlock()
+	for _, n := range r.named {
+		n.closeIdle()
+	}
 }
 
 // newTransport builds an http.Transport that dials every connection over d.
@@ -64,15 +69,13 @@ func newTransport(d *Dialer, ws bool, tlsConf *tls.Config) *http.Transport {
 		return t
 	}
 	// WebSocket upgrades need HTTP/1.1: offer only http/1.1 in ALPN and
-	// never switch the connection to HTTP/2.
+	// never switch the connection to HTTP/2 (a non-nil, empty TLSNextProto
+	// turns HTTP/2 off in every Go release the module supports).
 	if t.TLSClientConfig == nil {
 		t.TLSClientConfig = &tls.Config{}
 	}
 	t.TLSClientConfig.NextProtos = []string{"http/1.1"}
 	t.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	t.ForceAttemptHTTP2 = false
-	var p http.Protocols
-	p.SetHTTP1(true)
-	t.Protocols = &p
 	return t
 }

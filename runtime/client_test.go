@@ -52,8 +52,8 @@ func TestHTTPClientOnePerExchange(t *testing.T) {
 	if b == in.HTTPClient("kraken") {
 		t.Error("binance and kraken share a client")
 	}
-	if in.HTTPClient("okx") != in.HTTPClient("ftx") {
-		t.Error("unknown ids do not share the default route's client")
+	if in.HTTPClient("okx") != in.HTTPClient("OKX") || in.HTTPClient("okx") == in.HTTPClient("ftx") {
+		t.Error("an unknown id does not get one reused client of its own")
 	}
 	if in.HTTPClient("okx") == b {
 		t.Error("unknown id got binance's client")
@@ -81,8 +81,8 @@ func TestHTTPClientOnePerExchange(t *testing.T) {
 	}
 }
 
-// TestHTTPClientKeepAlive: sequential requests share one connection (seed
-// R2.4), direct and through an HTTP proxy.
+// TestHTTPClientKeepAlive: sequential requests share one connection
+// (requirement R2.4, docs/TRACEABILITY.md), direct and through an HTTP proxy.
 func TestHTTPClientKeepAlive(t *testing.T) {
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") }))
 	conns := connCounter(srv)

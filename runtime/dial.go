@@ -31,7 +31,8 @@ type Dialer struct {
 	Forward interface {
 		DialContext(ctx context.Context, network, addr string) (net.Conn, error)
 	}
-	// Logger receives one line per tunnel; nil means slog.Default().
+	// Logger receives one DEBUG line per tunnel (and per failed set-up); nil
+	// means slog.Default().
 	Logger *slog.Logger
 	// Resolver looks target names up locally for socks5 and socks4 proxies;
 	// nil means net.DefaultResolver.
@@ -504,10 +505,10 @@ func (s *setup) socks4(conn net.Conn, t target) (net.Conn, error) {
 
 func (d *Dialer) logTunnel(ctx context.Context, p *Proxy, s *setup) {
 	l := d.logger()
-	if !l.Enabled(ctx, slog.LevelInfo) {
+	if !l.Enabled(ctx, slog.LevelDebug) {
 		return
 	}
-	l.LogAttrs(ctx, slog.LevelInfo, "proxy tunnel",
+	l.LogAttrs(ctx, slog.LevelDebug, "proxy tunnel",
 		slog.String("exchange", d.Exchange),
 		slog.String("transport", d.Transport.String()),
 		slog.String("scheme", p.Scheme.String()),

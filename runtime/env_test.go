@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// envBase is a compiled-in spec like DESIGN.md's example.
+// envBase is a compiled-in spec like docs/DESIGN.md's example.
 func envBase() Settings {
 	return Settings{
 		Enabled: true,

@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 )
 
-// The global injector (seed init_proxy_system / get_proxy_injector), for code
+// The global injector (the Python original's init_proxy_system / get_proxy_injector), for code
 // that does not import a generated package: a shared feed library calls
 // HTTPClient(exchangeID) or DialContext(ctx, exchangeID, ...) and gets the
 // routes the program installed.
@@ -42,7 +42,8 @@ func InstallSettings(s Settings, opts ...Option) error {
 
 // Init is what a generated package's Init calls: it applies the environment
 // overlay (unless s.Lock), resolves ${VAR} credentials from the environment,
-// builds the injector and installs it. Calling it again re-reads the
+// builds the injector and installs it, then logs the route table at INFO
+// (one "proxy route" line per exchange and transport, see WithLogger). Calling it again re-reads the
 // environment and replaces the injector. On error nothing changes.
 func Init(s Settings, opts ...Option) (*Injector, error) {
 	s, err := ApplyEnv(s, os.Environ())
@@ -54,6 +55,7 @@ func Init(s Settings, opts ...Option) (*Injector, error) {
 		return nil, err
 	}
 	Install(in)
+	in.logRoutes(context.Background())
 	return in, nil
 }
 
@@ -64,7 +66,7 @@ func Installed() *Injector { return installed.Load() }
 // legacy fallback) again.
 func Uninstall() { installed.Store(nil) }
 
-// SetFallback sets the legacy proxy (seed R2.3) used where no injector is
+// SetFallback sets the legacy proxy (requirement R2.3, docs/TRACEABILITY.md) used where no injector is
 // installed, or where the installed one has no route for a transport (no
 // override and no default, or disabled) and no WithFallback of its own. An
 // explicit direct: true is never replaced. Nil removes it. The proxy is
@@ -153,12 +155,12 @@ func WebSocketDialContext(exchangeID string) func(ctx context.Context, network, 
 // configuration, reused across calls (see Injector.HTTPClient).
 func HTTPClient(exchangeID string) *http.Client {
 	r, _ := pick(exchangeID, TransportHTTP)
-	return r.client(false)
+	return r.forID(exchangeID).client(false)
 }
 
 // WebSocketHTTPClient returns the coder/websocket client of exchange id
 // under the global configuration (see Injector.WebSocketHTTPClient).
 func WebSocketHTTPClient(exchangeID string) *http.Client {
 	r, _ := pick(exchangeID, TransportWebSocket)
-	return r.client(true)
+	return r.forID(exchangeID).client(true)
 }

@@ -28,8 +28,11 @@ func TestGlobalNothingInstalled(t *testing.T) {
 		t.Errorf("ProxyFor = %v, want direct", p)
 	}
 	c := HTTPClient("binance")
-	if c == nil || c != HTTPClient("kraken") || c.Transport.(*http.Transport).Proxy != nil {
+	if c == nil || c != HTTPClient("BINANCE") || c.Transport.(*http.Transport).Proxy != nil {
 		t.Error("direct client not reused or consults HTTP_PROXY")
+	}
+	if c == HTTPClient("kraken") {
+		t.Error("two ids share a direct client (its errors would name neither)")
 	}
 	if WebSocketHTTPClient("x") == c {
 		t.Error("WebSocket client is the REST client")
@@ -59,7 +62,7 @@ func TestGlobalFallback(t *testing.T) {
 		t.Errorf("legacy route: %d CONNECTs for 2 requests, want 1 (reused connection)", n)
 	}
 
-	// Installed: injector route -> legacy proxy -> none (seed R2.3).
+	// Installed: injector route -> legacy proxy -> none (requirement R2.3, docs/TRACEABILITY.md).
 	s := Settings{Enabled: true, Default: Routes{WebSocket: &Route{Proxy: px(SOCKS5H, "def", 1)}},
 		Exchanges: map[string]Routes{"kraken": {HTTP: &Route{Direct: true}}}}
 	if err := InstallSettings(s); err != nil {

@@ -7,11 +7,12 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"sync"
 	"sync/atomic"
 )
 
-// DefaultRouteID names the default route: in Explain, and as the exchange of
-// the clients that ids the settings do not list share.
+// DefaultRouteID names the default route in Explain. Logs, errors and
+// dialers of an id the settings do not list name that id, never this.
 const DefaultRouteID = "*"
 
 // RouteSource says where an effective route comes from.
@@ -59,8 +60,8 @@ type injectorOptions struct {
 	fallback  *Proxy
 }
 
-// WithLogger sets the logger of every tunnel; nil means slog.Default() at
-// dial time.
+// WithLogger sets the logger of Init's route table (INFO) and of every
+// tunnel (DEBUG); nil means slog.Default() at the time of logging.
 func WithLogger(l *slog.Logger) Option { return func(o *injectorOptions) { o.logger = l } }
 
 // WithLookup resolves ${VAR} credentials with lookup (os.LookupEnv in Init)
@@ -82,7 +83,7 @@ func WithProxyTLSConfig(c *tls.Config) Option { return func(o *injectorOptions) 
 // cloned per client; WebSocket clients force NextProtos to http/1.1.
 func WithClientTLSConfig(c *tls.Config) Option { return func(o *injectorOptions) { o.clientTLS = c } }
 
-// WithFallback sets the legacy proxy (seed R2.3: injector route, then legacy
+// WithFallback sets the legacy proxy (requirement R2.3 in docs/TRACEABILITY.md: injector route, then legacy
 // proxy, then none). It applies where the settings give a transport no route
 // (no override, no default) and where Enabled is false; never where a route
 // says direct: true. Nil means none.
@@ -111,6 +112,37 @@ type route struct {
 	dialer    [2]*Dialer
 	clients   [2]atomic.Pointer[http.Client] // REST, WebSocket
 	clientTLS *tls.Config
+
+	// named holds, for the default route only, a copy of it per id the
+	// settings do not list, so that its clients' logs and errors name that
+	// id: created on first use and reused.
+	namedMu sync.RWMutex
+	named   map[string]*route
+}
+
+// forID returns the route to serve id: r itself for a listed exchange, else
+// (r is a default, fallback or direct route) r's copy named after id.
+func (r *route) forID(id string) *route {
+	if r.id != DefaultRouteID {
+		return r
+	}
+	id = injLowerID(id)
+	r.namedMu.RLock()
+	n := r.named[id]
+	r.namedMu.RUnlock()
+	if n != nil {
+		return n
+	}
+	r.namedMu.Lock()
+	defer r.namedMu.Unlock()
+	if n = r.named[id]; n == nil {
+		n = newRoute(id, r.proxy, r.source, r.dialer[0].Logger, r.clientTLS)
+		if r.named == nil {
+			r.named = map[string]*route{}
+		}
+		r.named[id] = n
+	}
+	return n
 }
 
 func tIndex(t Transport) int {
@@ -321,18 +353,19 @@ func (in *Injector) WebSocketDialContext(id string) func(ctx context.Context, ne
 // HTTPClient returns the REST client of exchange id: created on first use
 // and reused, so its keep-alive pool survives. Every connection tunnels over
 // the HTTP route (CONNECT for HTTP proxies; requests are never forwarded);
-// HTTP/2 is allowed. Ids the settings do not list share the default route's
-// client.
+// HTTP/2 is allowed. An id the settings do not list gets a client of its own
+// over the default route (its logs and errors name that id).
 func (in *Injector) HTTPClient(id string) *http.Client {
-	return in.lookup(id).client(false)
+	return in.lookup(id).forID(id).client(false)
 }
 
 // WebSocketHTTPClient returns the client for coder/websocket's
 // DialOptions.HTTPClient: ws:// and wss:// both tunnel over the WebSocket
 // route, and it speaks HTTP/1.1 only (the upgrade needs it). Created once
-// per exchange id and reused; unknown ids share the default route's client.
+// per exchange id and reused; an unknown id gets its own over the default
+// route.
 func (in *Injector) WebSocketHTTPClient(id string) *http.Client {
-	return in.lookup(id).client(true)
+	return in.lookup(id).forID(id).client(true)
 }
 
 // CloseIdleConnections closes the idle connections of every client the
@@ -395,4 +428,39 @@ func (in *Injector) explain(out []RouteInfo, r *route) []RouteInfo {
 		out = append(out, ri)
 	}
 	return out
+}
+
+// defaultRouteLabel is the exchange the route table Init logs gives the
+// default route (what ids the settings do not list get); it cannot be an id.
+const defaultRouteLabel = "(default)"
+
+// logRoutes logs the effective route table at INFO, one line per exchange
+// and transport (listed exchanges sorted, then the default route): the
+// exchange, the transport, the scheme ("direct" for none), the proxy's
+// host:port and where the route comes from. Never a credential.
+func (in *Injector) logRoutes(ctx context.Context) {
+	l := in.logger
+	if l == nil {
+		l = slog.Default()
+	}
+	if !l.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	for _, ri := range in.Explain() {
+		r, name := in.byID[ri.Exchange], ri.Exchange
+		if ri.Exchange == DefaultRouteID {
+			r, name = in.def, defaultRouteLabel
+		}
+		scheme, addr := "direct", ""
+		if p := r.proxy[tIndex(ri.Transport)]; p != nil {
+			scheme, addr = p.Scheme.String(), p.Addr()
+		}
+		l.LogAttrs(ctx, slog.LevelInfo, "proxy route",
+			slog.String("exchange", name),
+			slog.String("transport", ri.Transport.String()),
+			slog.String("scheme", scheme),
+			slog.String("proxy", addr),
+			slog.String("source", ri.SourceLabel()),
+		)
+	}
 }

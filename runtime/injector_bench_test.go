@@ -33,7 +33,7 @@ func BenchmarkProxyLookupString(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
+	for i := 0; i < b.N; i++ {
 		sinkProxy = in.Proxy(ids[i%len(ids)], TransportHTTP)
 	}
 }
@@ -51,7 +51,7 @@ func BenchmarkProxyLookupStringMixedCase(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
+	for i := 0; i < b.N; i++ {
 		sinkProxy = in.Proxy(upper[i%len(upper)], TransportHTTP)
 	}
 }
@@ -69,7 +69,7 @@ func BenchmarkProxyLookupMapBaseline(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
+	for i := 0; i < b.N; i++ {
 		sinkProxy = m[ids[i%len(ids)]]
 	}
 }

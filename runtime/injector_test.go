@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"reflect"
 	"strings"
@@ -231,7 +232,7 @@ func TestInjectorProxyTLSConfig(t *testing.T) {
 }
 
 func TestInjectorDialer(t *testing.T) {
-	logger := slog.New(slog.DiscardHandler)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s := Settings{Enabled: true, Default: Routes{WebSocket: &Route{Proxy: px(SOCKS5H, "def", 1)}},
 		Exchanges: map[string]Routes{"binance": {HTTP: &Route{Proxy: px(HTTP, "b", 2)}}}}
 	in, err := NewInjector(s, WithLogger(logger))

@@ -7,7 +7,9 @@ import (
 )
 
 // Table is a generated package's routing state: the effective routes of its
-// exchanges, indexed by the package's Exchange constants. It starts with the
+// exchanges, indexed from 0 in the order of the package's Exchange constants
+// (which start at 1: the generated accessors pass e-1, so Exchange(0) falls
+// outside the table and gets the default route). It starts with the
 // routes compiled into the package; Init replaces them with the spec as
 // overlaid by the environment. Safe for concurrent use.
 type Table struct {

@@ -800,17 +800,27 @@ func TestLogLine(t *testing.T) {
 	srv := newServer(t, proxytest.Config{Kind: proxytest.SOCKS5, User: "u", Password: "CANARY-log"})
 	var buf bytes.Buffer
 	d := &runtime.Dialer{Proxy: srv.Proxy(runtime.SOCKS5H), Exchange: "binance", Transport: runtime.TransportHTTP,
-		Logger: slog.New(slog.NewJSONHandler(&buf, nil))}
+		Logger: slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	c, err := d.DialContext(context.Background(), "tcp", "127.0.0.1:"+e.port())
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.Close()
+	// Tunnels log at DEBUG: an INFO logger sees nothing.
+	var info bytes.Buffer
+	d.Logger = slog.New(slog.NewJSONHandler(&info, nil))
+	if c, err = d.DialContext(context.Background(), "tcp", "127.0.0.1:"+e.port()); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if info.Len() != 0 {
+		t.Errorf("a tunnel logged at INFO: %s", info.String())
+	}
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	if len(lines) != 1 {
 		t.Fatalf("%d log lines: %s", len(lines), buf.String())
 	}
-	for _, want := range []string{`"level":"INFO"`, `"exchange":"binance"`, `"transport":"http"`, `"scheme":"socks5h"`, `"proxy":"` + srv.Addr() + `"`, `"setup":`} {
+	for _, want := range []string{`"level":"DEBUG"`, `"exchange":"binance"`, `"transport":"http"`, `"scheme":"socks5h"`, `"proxy":"` + srv.Addr() + `"`, `"setup":`} {
 		if !strings.Contains(lines[0], want) {
 			t.Errorf("log line lacks %s: %s", want, lines[0])
 		}

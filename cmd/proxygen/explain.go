@@ -17,8 +17,8 @@ func (c *cli) explain(args []string) int {
 	spec := fs.String("spec", "", "spec file (YAML)")
 	env := fs.Bool("env", false, "apply the current environment overlay")
 	inline := fs.Bool("allow-inline-credentials", false, "accept literal credentials in proxy URLs")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	if code, ok := c.parse(fs, args); !ok {
+		return code
 	}
 	if *spec == "" || fs.NArg() > 0 {
 		return c.usageErr("explain needs -spec and no other arguments")

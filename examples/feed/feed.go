@@ -43,11 +43,12 @@ func fetchTicker(ctx context.Context, e proxies.Exchange, url string) (string, e
 }
 
 // streamTrades reads messages trades from the exchange's WebSocket stream.
-// Even exchanges use wss://, odd ones ws://; coinbase uses coder/websocket
+// The first, third, ... exchange (constants start at 1: odd values) use
+// wss://, the others ws://; coinbase uses coder/websocket
 // with the generated HTTP/1.1 client, the rest gorilla with the generated
 // dialer.
 func streamTrades(ctx context.Context, e proxies.Exchange, sim *simulator, messages int) (string, error) {
-	secure := e%2 == 0
+	secure := e%2 == 1
 	url := fmt.Sprintf("%s?n=%d", sim.streamURL(e.String(), secure), messages)
 	scheme := "ws"
 	if secure {

@@ -31,13 +31,13 @@ import (
 
 func main() {
 	messages := flag.Int("messages", 5, "trades to stream per exchange")
-	verbose := flag.Bool("v", false, "log one line per tunnel on stderr")
+	verbose := flag.Bool("v", false, "log the route table and one line per tunnel on stderr")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	logger := slog.New(slog.DiscardHandler)
 	if *verbose {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	if err := run(ctx, os.Stdout, *messages, logger); err != nil {
 		fmt.Fprintln(os.Stderr, "feed:", err)

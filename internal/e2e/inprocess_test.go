@@ -22,7 +22,7 @@ import (
 
 // The in-process end-to-end tests drive the runtime's global injector by
 // string id, as a shared feed library that does not import a generated
-// package does (seed init_proxy_system / get_proxy_injector), through the
+// package does (the Python original's init_proxy_system / get_proxy_injector), through the
 // in-process proxies of runtime/proxytest to the counting target. They need
 // no Debian server and change global state, so they do not run in parallel.
 
@@ -188,7 +188,7 @@ func (l *lib) expect(t *testing.T, what, via string, f func() error) {
 // TestSharedLibraryByID: the global injector by string id. Ids are
 // case-insensitive (spec key "Binance", callers "BINANCE", "binance"); an
 // unknown id gets the default route; overriding one transport keeps the
-// other's default (seed R4.3); direct: true is a real override; every
+// other's default (requirement R4.3, docs/TRACEABILITY.md); direct: true is a real override; every
 // client and dialer is reused per id; one log line per tunnel.
 func TestSharedLibraryByID(t *testing.T) {
 	l := newLib(t)
@@ -208,7 +208,7 @@ func TestSharedLibraryByID(t *testing.T) {
 		t.Fatal(err)
 	}
 	if l.tunnels() != before || l.tgt.Conns() != conns {
-		t.Errorf("the second GET of binance opened a new connection (seed R2.4)")
+		t.Errorf("the second GET of binance opened a new connection (requirement R2.4, docs/TRACEABILITY.md)")
 	}
 
 	l.expect(t, "REST unknown id", "socks4", func() error { _, err := l.get(t, "NewExchange"); return err })
@@ -287,7 +287,7 @@ func TestEnvAddsExchange(t *testing.T) {
 	checkTunnelLogs(t, l.logs.String(), 2)
 }
 
-// TestLegacyFallback (seed R2.3): with nothing installed everything is
+// TestLegacyFallback (requirement R2.3, docs/TRACEABILITY.md): with nothing installed everything is
 // direct, or goes through the caller's legacy proxy; an installed injector
 // wins, the legacy proxy fills only transports it gives no route, and never
 // replaces an explicit direct: true.
@@ -386,7 +386,7 @@ func TestFailClosed(t *testing.T) {
 }
 
 // checkTunnelLogs asserts exactly n "proxy tunnel" lines (one per tunnel
-// the test opened through a proxy), each with the fields DESIGN.md names,
+// the test opened through a proxy), each with the fields docs/DESIGN.md names,
 // no line with a URL carrying user information.
 func checkTunnelLogs(t *testing.T, logs string, n int) {
 	t.Helper()

@@ -27,7 +27,7 @@ func goCommand(t *testing.T) string {
 	return p
 }
 
-// TestRuntimeStdlibOnly: DESIGN.md's layout promises that the runtime (and
+// TestRuntimeStdlibOnly: docs/DESIGN.md's layout promises that the runtime (and
 // so every program that links generated code) imports the standard library
 // only: `go list -deps ./runtime` shows no module outside std.
 func TestRuntimeStdlibOnly(t *testing.T) {
@@ -74,7 +74,7 @@ func TestSupportPackageGuard(t *testing.T) {
 		t.Fatal(err)
 	}
 	mod := t.TempDir()
-	gomod := "module guard\n\ngo 1.26.0\n\nrequire github.com/proxygen-go/proxygen v0.0.0\n\nreplace github.com/proxygen-go/proxygen => " + root + "\n"
+	gomod := "module guard\n\ngo 1.26.0\n\nrequire (\n\tgithub.com/proxygen-go/proxygen v0.0.0\n\tgithub.com/proxygen-go/proxygen/runtime v0.0.0\n)\n\nreplace github.com/proxygen-go/proxygen => " + root + "\n\nreplace github.com/proxygen-go/proxygen/runtime => " + filepath.Join(root, "runtime") + "\n"
 	for name, data := range map[string]string{
 		"go.mod":            gomod,
 		"go.sum":            string(sum),

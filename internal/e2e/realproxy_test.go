@@ -238,7 +238,7 @@ func buildDriver(t *testing.T, goTool, mod string, spec []byte, lock bool, name 
 	if err != nil {
 		t.Fatal(err)
 	}
-	gomod := fmt.Sprintf("module e2edriver\n\ngo 1.26.0\n\nrequire github.com/proxygen-go/proxygen v0.0.0\n\nreplace github.com/proxygen-go/proxygen => %s\n", root)
+	gomod := fmt.Sprintf("module e2edriver\n\ngo 1.26.0\n\nrequire (\n\tgithub.com/proxygen-go/proxygen v0.0.0\n\tgithub.com/proxygen-go/proxygen/runtime v0.0.0\n)\n\nreplace github.com/proxygen-go/proxygen => %s\n\nreplace github.com/proxygen-go/proxygen/runtime => %s\n", root, filepath.Join(root, "runtime"))
 	write := func(rel string, data []byte) {
 		p := filepath.Join(mod, rel)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -459,9 +459,9 @@ func (f *fixture) check(t *testing.T, r *run, routes map[string][2]want, label s
 	return tunnels
 }
 
-// checkLogs asserts that stderr is slog JSON only, with one "proxy tunnel"
-// line per proxied connection (per proxy address and transport), each with
-// the fields DESIGN.md names.
+// checkLogs asserts that stderr is slog JSON only: Init's "proxy route"
+// lines at INFO, and one "proxy tunnel" line at DEBUG per proxied connection (per proxy address and transport), each with
+// the fields docs/DESIGN.md names.
 func checkLogs(t *testing.T, label, stderr string, tunnels map[string]int) {
 	t.Helper()
 	got := map[string]int{}
@@ -474,7 +474,18 @@ func checkLogs(t *testing.T, label, stderr string, tunnels map[string]int) {
 			t.Errorf("%s: stderr line is not slog JSON: %q", label, l)
 			continue
 		}
-		if rec["msg"] != "proxy tunnel" {
+		if strings.Contains(l, "@") {
+			t.Errorf("%s: log line with user information: %s", label, l)
+		}
+		if rec["msg"] == "proxy route" { // Init's route table, at INFO
+			for _, k := range []string{"exchange", "transport", "scheme", "proxy", "source"} {
+				if _, ok := rec[k]; !ok || rec["level"] != "INFO" {
+					t.Errorf("%s: route log line lacks %q or is not INFO: %s", label, k, l)
+				}
+			}
+			continue
+		}
+		if rec["msg"] != "proxy tunnel" || rec["level"] != "DEBUG" {
 			t.Errorf("%s: unexpected log line: %s", label, l)
 			continue
 		}

@@ -16,7 +16,7 @@ import (
 var citeRE = regexp.MustCompile("`([A-Za-z0-9_./-]+_test\\.go):((?:Test|Fuzz|Benchmark|Example)[A-Za-z0-9_]*)`")
 
 // TestTraceabilityTable keeps docs/TRACEABILITY.md honest: every cited test
-// function exists (as a top-level func) in the named file, every seed
+// function exists (as a top-level func) in the named file, every
 // requirement R1.1–R4.4 has exactly one row, and every row cites a test or
 // says "no test yet".
 func TestTraceabilityTable(t *testing.T) {
@@ -47,7 +47,7 @@ func TestTraceabilityTable(t *testing.T) {
 		return m, nil
 	}
 
-	seed := map[string]int{}
+	reqs := map[string]int{}
 	seedRow := regexp.MustCompile(`^\| (R[1-4]\.[1-4]) \|`)
 	cites := 0
 	for n, line := range strings.Split(string(doc), "\n") {
@@ -59,7 +59,7 @@ func TestTraceabilityTable(t *testing.T) {
 			continue // a header
 		}
 		if m := seedRow.FindStringSubmatch(line); m != nil {
-			seed[m[1]]++
+			reqs[m[1]]++
 		}
 		found := citeRE.FindAllStringSubmatch(line, -1)
 		if len(found) == 0 && !strings.Contains(line, "no test yet") {
@@ -81,8 +81,8 @@ func TestTraceabilityTable(t *testing.T) {
 	for g := 1; g <= 4; g++ {
 		for r := 1; r <= 4; r++ {
 			id := fmt.Sprintf("R%d.%d", g, r)
-			if seed[id] != 1 {
-				t.Errorf("TRACEABILITY.md: %d rows for seed requirement %s, want 1", seed[id], id)
+			if reqs[id] != 1 {
+				t.Errorf("TRACEABILITY.md: %d rows for requirement %s, want 1", reqs[id], id)
 			}
 		}
 	}

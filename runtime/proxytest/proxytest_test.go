@@ -11,13 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/proxygen-go/proxygen/runtime"
+	"github.com/proxygen-go/proxygen/runtime/internal/leakcheck"
 	"github.com/proxygen-go/proxygen/runtime/proxytest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 func echo(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -96,7 +95,7 @@ func TestFlights(t *testing.T) {
 func TestCloseEndsTunnelsAndWaits(t *testing.T) {
 	target := echo(t)
 	s := proxytest.New(proxytest.Config{Kind: proxytest.HTTP})
-	d := &runtime.Dialer{Proxy: s.Proxy(0), Logger: slog.New(slog.DiscardHandler)}
+	d := &runtime.Dialer{Proxy: s.Proxy(0), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	c, err := d.DialContext(context.Background(), "tcp", target)
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +144,7 @@ func TestHostsMapping(t *testing.T) {
 	_, port, _ := net.SplitHostPort(target)
 	s := proxytest.New(proxytest.Config{Kind: proxytest.SOCKS4, Hosts: map[string]string{"api.exchange.test": "127.0.0.1"}})
 	defer s.Close()
-	d := &runtime.Dialer{Proxy: s.Proxy(runtime.SOCKS4A), Logger: slog.New(slog.DiscardHandler)}
+	d := &runtime.Dialer{Proxy: s.Proxy(runtime.SOCKS4A), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	c, err := d.DialContext(context.Background(), "tcp", "api.exchange.test:"+port)
 	if err != nil {
 		t.Fatal(err)
@@ -175,7 +174,7 @@ func Example() {
 	})
 	defer srv.Close()
 
-	d := &runtime.Dialer{Proxy: srv.Proxy(runtime.SOCKS5H), Logger: slog.New(slog.DiscardHandler)}
+	d := &runtime.Dialer{Proxy: srv.Proxy(runtime.SOCKS5H), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	c, err := d.DialContext(context.Background(), "tcp", "api.exchange.test:"+port)
 	if err != nil {
 		fmt.Println(err)

@@ -5,6 +5,6 @@ module github.com/proxygen-go/proxygen/testdata/golden
 
 go 1.26.0
 
-require github.com/proxygen-go/proxygen v0.0.0
+require github.com/proxygen-go/proxygen/runtime v0.0.0
 
-replace github.com/proxygen-go/proxygen => ../..
+replace github.com/proxygen-go/proxygen/runtime => ../../runtime

@@ -19,22 +19,24 @@ import (
 // generated code; an older runtime fails the build here.
 const _ = runtime.SupportPackageIsVersion1
 
-// Exchange is an exchange of the spec. Its zero value is the first
-// exchange in id order.
+// Exchange is an exchange of the spec. Its zero value is no exchange:
+// the constants start at 1, and Exchange(0) routes like an id the spec
+// does not list.
 type Exchange uint16
 
 // The exchanges of the spec, in id order.
 const (
-	AHttp    Exchange = iota // a_http
-	BHttps                   // b_https
-	CSocks4                  // c_socks4
-	DSocks4a                 // d_socks4a
-	ESocks5                  // e_socks5
-	FSocks5h                 // f_socks5h
+	AHttp    Exchange = iota + 1 // a_http
+	BHttps                       // b_https
+	CSocks4                      // c_socks4
+	DSocks4a                     // d_socks4a
+	ESocks5                      // e_socks5
+	FSocks5h                     // f_socks5h
 )
 const numExchanges = 6
 
-var exchangeIDs = [numExchanges]string{
+// exchangeIDs is indexed by Exchange; index 0 (no exchange) is empty.
+var exchangeIDs = [numExchanges + 1]string{
 	AHttp:    "a_http",
 	BHttps:   "b_https",
 	CSocks4:  "c_socks4",
@@ -45,7 +47,7 @@ var exchangeIDs = [numExchanges]string{
 
 // String returns the exchange's canonical (lower-case) id.
 func (e Exchange) String() string {
-	if int(e) < numExchanges {
+	if e > 0 && int(e) <= numExchanges {
 		return exchangeIDs[e]
 	}
 	return "Exchange(" + strconv.Itoa(int(e)) + ")"
@@ -140,13 +142,14 @@ func Settings() runtime.Settings {
 
 // The effective routes as compiled, by exchange (nil is direct): the
 // spec's resolution of override, default and direct, done at generate time.
+// Index 0 (no exchange) is unused: the table gets the slices from 1.
 var (
-	compiledHTTP = [numExchanges]*runtime.Proxy{
+	compiledHTTP = [numExchanges + 1]*runtime.Proxy{
 		AHttp:   routeAHttpHTTP,
 		BHttps:  routeBHttpsHTTP,
 		ESocks5: routeESocks5HTTP,
 	}
-	compiledWebSocket = [numExchanges]*runtime.Proxy{
+	compiledWebSocket = [numExchanges + 1]*runtime.Proxy{
 		CSocks4:  routeCSocks4WebSocket,
 		DSocks4a: routeDSocks4aWebSocket,
 		FSocks5h: routeFSocks5hWebSocket,
@@ -155,8 +158,8 @@ var (
 
 // routes serves the compiled routes until Init replaces them.
 var routes = runtime.NewTable(
-	Settings, exchangeIDs[:],
-	compiledHTTP[:], compiledWebSocket[:],
+	Settings, exchangeIDs[1:],
+	compiledHTTP[1:], compiledWebSocket[1:],
 	nil, nil,
 )
 
@@ -181,12 +184,12 @@ func InitWith(opts ...runtime.Option) error {
 
 // HTTPProxy returns the exchange's REST route; nil means direct.
 func HTTPProxy(e Exchange) *runtime.Proxy {
-	return routes.HTTPProxy(int(e))
+	return routes.HTTPProxy(int(e) - 1)
 }
 
 // WebSocketProxy returns the exchange's WebSocket route; nil means direct.
 func WebSocketProxy(e Exchange) *runtime.Proxy {
-	return routes.WebSocketProxy(int(e))
+	return routes.WebSocketProxy(int(e) - 1)
 }
 
 // HTTPClient returns the exchange's REST client, routed through its HTTP

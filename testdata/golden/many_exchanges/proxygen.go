@@ -19,71 +19,73 @@ import (
 // generated code; an older runtime fails the build here.
 const _ = runtime.SupportPackageIsVersion1
 
-// Exchange is an exchange of the spec. Its zero value is the first
-// exchange in id order.
+// Exchange is an exchange of the spec. Its zero value is no exchange:
+// the constants start at 1, and Exchange(0) routes like an id the spec
+// does not list.
 type Exchange uint16
 
 // The exchanges of the spec, in id order.
 const (
-	Ascendex           Exchange = iota // ascendex
-	Bequant                            // bequant
-	Binance                            // binance
-	BinanceFutures                     // binance_futures
-	BinanceUs                          // binance_us
-	Bitfinex                           // bitfinex
-	Bitflyer                           // bitflyer
-	Bitget                             // bitget
-	Bithumb                            // bithumb
-	Bitmart                            // bitmart
-	Bitmex                             // bitmex
-	Bitstamp                           // bitstamp
-	Bittrex                            // bittrex
-	Bitvavo                            // bitvavo
-	Blockchain                         // blockchain
-	Btse                               // btse
-	Bybit                              // bybit
-	Cex                                // cex
-	Coinbase                           // coinbase
-	CoinbaseIntl                       // coinbase_intl
-	Coincheck                          // coincheck
-	Coinex                             // coinex
-	Cryptocom                          // cryptocom
-	Delta                              // delta
-	Deribit                            // deribit
-	Digifinex                          // digifinex
-	Dydx                               // dydx
-	Exmo                               // exmo
-	Gateio                             // gateio
-	Gemini                             // gemini
-	Hitbtc                             // hitbtc
-	Hollaex                            // hollaex
-	Huobi                              // huobi
-	Hyperliquid                        // hyperliquid
-	IndependentReserve                 // independent_reserve
-	Kraken                             // kraken
-	KrakenFutures                      // kraken_futures
-	Kucoin                             // kucoin
-	Lbank                              // lbank
-	Lmax                               // lmax
-	Mexc                               // mexc
-	Ndax                               // ndax
-	Okcoin                             // okcoin
-	Okx                                // okx
-	Paradex                            // paradex
-	Phemex                             // phemex
-	Poloniex                           // poloniex
-	Probit                             // probit
-	Upbit                              // upbit
-	Vertex                             // vertex
-	Whitebit                           // whitebit
-	Woo                                // woo
-	Xt                                 // xt
-	Zaif                               // zaif
-	Zb                                 // zb
+	Ascendex           Exchange = iota + 1 // ascendex
+	Bequant                                // bequant
+	Binance                                // binance
+	BinanceFutures                         // binance_futures
+	BinanceUs                              // binance_us
+	Bitfinex                               // bitfinex
+	Bitflyer                               // bitflyer
+	Bitget                                 // bitget
+	Bithumb                                // bithumb
+	Bitmart                                // bitmart
+	Bitmex                                 // bitmex
+	Bitstamp                               // bitstamp
+	Bittrex                                // bittrex
+	Bitvavo                                // bitvavo
+	Blockchain                             // blockchain
+	Btse                                   // btse
+	Bybit                                  // bybit
+	Cex                                    // cex
+	Coinbase                               // coinbase
+	CoinbaseIntl                           // coinbase_intl
+	Coincheck                              // coincheck
+	Coinex                                 // coinex
+	Cryptocom                              // cryptocom
+	Delta                                  // delta
+	Deribit                                // deribit
+	Digifinex                              // digifinex
+	Dydx                                   // dydx
+	Exmo                                   // exmo
+	Gateio                                 // gateio
+	Gemini                                 // gemini
+	Hitbtc                                 // hitbtc
+	Hollaex                                // hollaex
+	Huobi                                  // huobi
+	Hyperliquid                            // hyperliquid
+	IndependentReserve                     // independent_reserve
+	Kraken                                 // kraken
+	KrakenFutures                          // kraken_futures
+	Kucoin                                 // kucoin
+	Lbank                                  // lbank
+	Lmax                                   // lmax
+	Mexc                                   // mexc
+	Ndax                                   // ndax
+	Okcoin                                 // okcoin
+	Okx                                    // okx
+	Paradex                                // paradex
+	Phemex                                 // phemex
+	Poloniex                               // poloniex
+	Probit                                 // probit
+	Upbit                                  // upbit
+	Vertex                                 // vertex
+	Whitebit                               // whitebit
+	Woo                                    // woo
+	Xt                                     // xt
+	Zaif                                   // zaif
+	Zb                                     // zb
 )
 const numExchanges = 55
 
-var exchangeIDs = [numExchanges]string{
+// exchangeIDs is indexed by Exchange; index 0 (no exchange) is empty.
+var exchangeIDs = [numExchanges + 1]string{
 	Ascendex:           "ascendex",
 	Bequant:            "bequant",
 	Binance:            "binance",
@@ -143,7 +145,7 @@ var exchangeIDs = [numExchanges]string{
 
 // String returns the exchange's canonical (lower-case) id.
 func (e Exchange) String() string {
-	if int(e) < numExchanges {
+	if e > 0 && int(e) <= numExchanges {
 		return exchangeIDs[e]
 	}
 	return "Exchange(" + strconv.Itoa(int(e)) + ")"
@@ -425,8 +427,9 @@ func Settings() runtime.Settings {
 
 // The effective routes as compiled, by exchange (nil is direct): the
 // spec's resolution of override, default and direct, done at generate time.
+// Index 0 (no exchange) is unused: the table gets the slices from 1.
 var (
-	compiledHTTP = [numExchanges]*runtime.Proxy{
+	compiledHTTP = [numExchanges + 1]*runtime.Proxy{
 		Ascendex:           defaultRouteHTTP,
 		Bequant:            routeBequantHTTP,
 		Binance:            routeBinanceHTTP,
@@ -483,7 +486,7 @@ var (
 		Zaif:               defaultRouteHTTP,
 		Zb:                 defaultRouteHTTP,
 	}
-	compiledWebSocket = [numExchanges]*runtime.Proxy{
+	compiledWebSocket = [numExchanges + 1]*runtime.Proxy{
 		Bequant:            defaultRouteWebSocket,
 		Binance:            defaultRouteWebSocket,
 		BinanceFutures:     defaultRouteWebSocket,
@@ -538,8 +541,8 @@ var (
 
 // routes serves the compiled routes until Init replaces them.
 var routes = runtime.NewTable(
-	Settings, exchangeIDs[:],
-	compiledHTTP[:], compiledWebSocket[:],
+	Settings, exchangeIDs[1:],
+	compiledHTTP[1:], compiledWebSocket[1:],
 	defaultRouteHTTP, defaultRouteWebSocket,
 )
 
@@ -564,12 +567,12 @@ func InitWith(opts ...runtime.Option) error {
 
 // HTTPProxy returns the exchange's REST route; nil means direct.
 func HTTPProxy(e Exchange) *runtime.Proxy {
-	return routes.HTTPProxy(int(e))
+	return routes.HTTPProxy(int(e) - 1)
 }
 
 // WebSocketProxy returns the exchange's WebSocket route; nil means direct.
 func WebSocketProxy(e Exchange) *runtime.Proxy {
-	return routes.WebSocketProxy(int(e))
+	return routes.WebSocketProxy(int(e) - 1)
 }
 
 // HTTPClient returns the exchange's REST client, routed through its HTTP

@@ -19,19 +19,21 @@ import (
 // generated code; an older runtime fails the build here.
 const _ = runtime.SupportPackageIsVersion1
 
-// Exchange is an exchange of the spec. Its zero value is the first
-// exchange in id order.
+// Exchange is an exchange of the spec. Its zero value is no exchange:
+// the constants start at 1, and Exchange(0) routes like an id the spec
+// does not list.
 type Exchange uint16
 
 // The exchanges of the spec, in id order.
 const ()
 const numExchanges = 0
 
-var exchangeIDs = [numExchanges]string{}
+// exchangeIDs is indexed by Exchange; index 0 (no exchange) is empty.
+var exchangeIDs = [numExchanges + 1]string{}
 
 // String returns the exchange's canonical (lower-case) id.
 func (e Exchange) String() string {
-	if int(e) < numExchanges {
+	if e > 0 && int(e) <= numExchanges {
 		return exchangeIDs[e]
 	}
 	return "Exchange(" + strconv.Itoa(int(e)) + ")"
@@ -73,15 +75,16 @@ func Settings() runtime.Settings {
 
 // The effective routes as compiled, by exchange (nil is direct): the
 // spec's resolution of override, default and direct, done at generate time.
+// Index 0 (no exchange) is unused: the table gets the slices from 1.
 var (
-	compiledHTTP      = [numExchanges]*runtime.Proxy{}
-	compiledWebSocket = [numExchanges]*runtime.Proxy{}
+	compiledHTTP      = [numExchanges + 1]*runtime.Proxy{}
+	compiledWebSocket = [numExchanges + 1]*runtime.Proxy{}
 )
 
 // routes serves the compiled routes until Init replaces them.
 var routes = runtime.NewTable(
-	Settings, exchangeIDs[:],
-	compiledHTTP[:], compiledWebSocket[:],
+	Settings, exchangeIDs[1:],
+	compiledHTTP[1:], compiledWebSocket[1:],
 	defaultRouteHTTP, nil,
 )
 
@@ -106,12 +109,12 @@ func InitWith(opts ...runtime.Option) error {
 
 // HTTPProxy returns the exchange's REST route; nil means direct.
 func HTTPProxy(e Exchange) *runtime.Proxy {
-	return routes.HTTPProxy(int(e))
+	return routes.HTTPProxy(int(e) - 1)
 }
 
 // WebSocketProxy returns the exchange's WebSocket route; nil means direct.
 func WebSocketProxy(e Exchange) *runtime.Proxy {
-	return routes.WebSocketProxy(int(e))
+	return routes.WebSocketProxy(int(e) - 1)
 }
 
 // HTTPClient returns the exchange's REST client, routed through its HTTP

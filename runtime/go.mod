@@ -1,0 +1,3 @@
+module github.com/proxygen-go/proxygen/runtime
+
+go 1.22
