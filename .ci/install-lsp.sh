@@ -23,7 +23,7 @@ fi
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	echo "install-lsp: installing nodejs and npm"
 	export DEBIAN_FRONTEND=noninteractive
-	$SUDO apt-get update -qq
+	[ -n "${APT_UPDATED:-}" ] || $SUDO apt-get update -qq
 	$SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
 

@@ -20,7 +20,7 @@ fi
 if [ -n "$missing" ]; then
 	echo "install-obs: missing:$missing; installing prometheus"
 	export DEBIAN_FRONTEND=noninteractive
-	$SUDO apt-get update -qq
+	[ -n "${APT_UPDATED:-}" ] || $SUDO apt-get update -qq
 	$SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 	# The package may start a system service on :9090; the tests run their
 	# own server on a free loopback port, so stop the packaged one.

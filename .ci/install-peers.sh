@@ -24,7 +24,7 @@ fi
 if [ -n "$missing" ]; then
 	echo "install-peers: missing:$missing; installing $PKGS"
 	export DEBIAN_FRONTEND=noninteractive
-	$SUDO apt-get update -qq
+	[ -n "${APT_UPDATED:-}" ] || $SUDO apt-get update -qq
 	$SUDO apt-get install -y -qq --no-install-recommends $PKGS >/dev/null
 	# The packages start system services; the tests run their own instances
 	# on free loopback ports, so stop the packaged ones where possible.
