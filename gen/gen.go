@@ -102,7 +102,7 @@ func build(spec *schema.Spec, opts Options) (*model, error) {
 		if r != nil && r.Proxy != nil {
 			m.proxies = append(m.proxies, namedProxy{name, r.Proxy})
 			m.vars[r.Proxy] = name
-			if r.Proxy.User != "" || r.Proxy.Password != "" {
+			if r.Proxy.User != "" || r.Proxy.Password.Reveal() != "" {
 				m.inline = true
 			}
 		}
@@ -236,9 +236,13 @@ func proxyFields(p *runtime.Proxy) []jen.Code {
 		field("Host", jen.Lit(p.Host)),
 		field("Port", jen.Lit(int(p.Port))),
 	}
-	for _, f := range []struct{ name, v string }{
-		{"User", p.User}, {"Password", p.Password}, {"UserVar", p.UserVar}, {"PasswordVar", p.PasswordVar},
-	} {
+	if p.User != "" {
+		fields = append(fields, field("User", jen.Lit(p.User)))
+	}
+	if !p.Password.IsZero() {
+		fields = append(fields, field("Password", jen.Qual(RuntimePath, "NewSecret").Call(jen.Lit(p.Password.Reveal()))))
+	}
+	for _, f := range []struct{ name, v string }{{"UserVar", p.UserVar}, {"PasswordVar", p.PasswordVar}} {
 		if f.v != "" {
 			fields = append(fields, field(f.name, jen.Lit(f.v)))
 		}

@@ -111,7 +111,7 @@ func TestInlineCredentials(t *testing.T) {
 	if !strings.Contains(out, "WARNING: this file holds literal proxy credentials") {
 		t.Error("no warning comment")
 	}
-	if !strings.Contains(squash(out), `Password: "pa/ss"`) {
+	if !strings.Contains(squash(out), `Password: runtime.NewSecret("pa/ss")`) {
 		t.Error("percent-escaped password not decoded")
 	}
 	if strings.Contains(generate(t, load(t, spec, schema.Options{}), Options{}), "WARNING") {

@@ -230,14 +230,14 @@ func (d *Dialer) check(p *Proxy, network, addr string) (target, error) {
 		if network == "tcp6" {
 			return t, protoErr("%s cannot reach IPv6 targets (use socks5)", p.Scheme)
 		}
-		if p.Password != "" {
+		if !p.Password.IsZero() {
 			return t, protoErr("%s takes a user id only, not a password", p.Scheme)
 		}
 		if strings.IndexByte(p.User, 0) >= 0 {
 			return t, protoErr("socks4 user id contains a NUL byte")
 		}
 	case SOCKS5, SOCKS5H:
-		if len(p.User) > 255 || len(p.Password) > 255 {
+		if len(p.User) > 255 || p.Password.Len() > 255 {
 			return t, protoErr("socks5 user name and password are limited to 255 bytes each")
 		}
 	}
@@ -362,7 +362,7 @@ func (s *setup) connectHTTP(conn net.Conn, t target) (net.Conn, error) {
 	if err != nil {
 		return nil, step(StageRequest, err)
 	}
-	sentCreds := p.User != "" || p.Password != ""
+	sentCreds := p.User != "" || !p.Password.IsZero()
 	check := func(c net.Conn) ([]byte, error) {
 		br := readerPool.Get().(*bufio.Reader)
 		br.Reset(c)
@@ -413,13 +413,13 @@ func (s *setup) optimistic(conn net.Conn, check func(net.Conn) ([]byte, error)) 
 
 func (s *setup) socks5(conn net.Conn, t target) (net.Conn, error) {
 	p := s.p
-	auth := p.User != "" || p.Password != ""
+	auth := p.User != "" || !p.Password.IsZero()
 	var arr [socks5MaxReplyBytes + 3 + 2 + 255 + 255 + 16]byte
 	b := arr[:0]
 	if p.Optimistic {
 		b = socks5Greeting(b, auth)
 		if auth {
-			b = socks5AuthRequest(b, p.User, p.Password)
+			b = socks5AuthRequest(b, p.User, p.Password.Reveal())
 		}
 		b = socks5Request(b, t)
 		_, err := conn.Write(b)
@@ -439,7 +439,7 @@ func (s *setup) socks5(conn net.Conn, t target) (net.Conn, error) {
 		return nil, step(stage, err)
 	}
 	if auth {
-		req := socks5AuthRequest(b, p.User, p.Password)
+		req := socks5AuthRequest(b, p.User, p.Password.Reveal())
 		_, err := conn.Write(req)
 		clear(req)
 		if err != nil {

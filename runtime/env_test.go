@@ -62,7 +62,7 @@ func TestApplyEnv(t *testing.T) {
 		}},
 		{"url keeps timeout and optimistic", []string{P + "EXCHANGES__BINANCE__HTTP__URL=socks5://u:" + canary + "@10.0.0.1:1081"}, func(t *testing.T, s Settings) {
 			p := s.Exchanges["binance"].HTTP.Proxy
-			if p.Scheme != SOCKS5 || p.Host != "10.0.0.1" || p.Port != 1081 || p.User != "u" || p.Password != canary {
+			if p.Scheme != SOCKS5 || p.Host != "10.0.0.1" || p.Port != 1081 || p.User != "u" || p.Password.Reveal() != canary {
 				t.Errorf("url not applied: %+v", *p)
 			}
 			if p.Timeout != 10*time.Second || !p.Optimistic {

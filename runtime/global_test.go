@@ -112,7 +112,7 @@ func TestGlobalFallback(t *testing.T) {
 	if p := ProxyFor("kraken", TransportHTTP); p != nil {
 		t.Errorf("after clearing: %v", p)
 	}
-	if err := SetFallback(&Proxy{Scheme: HTTP, Port: 1, Password: canary}); err == nil || strings.Contains(err.Error(), canary) {
+	if err := SetFallback(&Proxy{Scheme: HTTP, Port: 1, Password: NewSecret(canary)}); err == nil || strings.Contains(err.Error(), canary) {
 		t.Errorf("invalid fallback: %v", err)
 	}
 }
@@ -217,7 +217,7 @@ func TestInit(t *testing.T) {
 	if p := ProxyFor("x", TransportHTTP); p.User != "alice" {
 		t.Error("compiled-in ${VAR} not resolved")
 	}
-	if p := ProxyFor("x", TransportWebSocket); p == nil || p.User != "alice" || p.Password != canary {
+	if p := ProxyFor("x", TransportWebSocket); p == nil || p.User != "alice" || p.Password.Reveal() != canary {
 		t.Errorf("env route not applied and resolved: %v", p)
 	}
 	// Safe to call twice.

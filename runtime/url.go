@@ -96,9 +96,11 @@ func parseUserinfo(p *Proxy, info string, opts ParseURLOptions) error {
 	if p.User, p.UserVar, err = credential(user, "user", opts); err != nil {
 		return err
 	}
-	if p.Password, p.PasswordVar, err = credential(pass, "password", opts); err != nil {
+	var pw string
+	if pw, p.PasswordVar, err = credential(pass, "password", opts); err != nil {
 		return err
 	}
+	p.Password = NewSecret(pw)
 	return nil
 }
 

@@ -103,14 +103,14 @@ func validateRoute(r *Route, path string, add func(path, format string, args ...
 		add(url, "proxy port must be 1..65535 (got 0)")
 	}
 	if p.Scheme == SOCKS4 || p.Scheme == SOCKS4A {
-		if p.Password != "" || p.PasswordVar != "" {
+		if !p.Password.IsZero() || p.PasswordVar != "" {
 			add(url, "%s takes a user id only, not a password", p.Scheme)
 		}
 	}
 	if p.User != "" && p.UserVar != "" {
 		add(url, "user is set both literally and as a ${VAR} reference")
 	}
-	if p.Password != "" && p.PasswordVar != "" {
+	if !p.Password.IsZero() && p.PasswordVar != "" {
 		add(url, "password is set both literally and as a ${VAR} reference")
 	}
 	if p.UserVar != "" && !ValidVarName(p.UserVar) {

@@ -65,7 +65,7 @@ var (
 		Host:     "proxy.internal",
 		Port:     3128,
 		User:     "feeduser",
-		Password: "not-a-real-secret",
+		Password: runtime.NewSecret("not-a-real-secret"),
 		Timeout:  30 * time.Second,
 	}
 )
