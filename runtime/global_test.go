@@ -14,9 +14,16 @@ import (
 // resetGlobal clears the global injector and fallback now and after the test.
 func resetGlobal(t *testing.T) {
 	t.Helper()
-	clear := func() { Uninstall(); _ = SetFallback(nil) }
+	clear := func() { Uninstall(); _ = SetFallback(nil); registered.Store(nil) }
 	clear()
 	t.Cleanup(clear)
+}
+
+// inner returns the client a late-bound client sends its next request
+// through.
+func inner(c *http.Client) *http.Client {
+	l := c.Transport.(*lateTransport)
+	return l.current().client(l.ws)
 }
 
 func TestGlobalNothingInstalled(t *testing.T) {
@@ -28,10 +35,10 @@ func TestGlobalNothingInstalled(t *testing.T) {
 		t.Errorf("ProxyFor = %v, want direct", p)
 	}
 	c := HTTPClient("binance")
-	if c == nil || c != HTTPClient("kraken") || c.Transport.(*http.Transport).Proxy != nil {
+	if c == nil || c != HTTPClient("Binance") || inner(c) != inner(HTTPClient("kraken")) || inner(c).Transport.(*http.Transport).Proxy != nil {
 		t.Error("direct client not reused or consults HTTP_PROXY")
 	}
-	if WebSocketHTTPClient("x") == c {
+	if inner(WebSocketHTTPClient("x")) == inner(c) {
 		t.Error("WebSocket client is the REST client")
 	}
 }
@@ -82,10 +89,10 @@ func TestGlobalFallback(t *testing.T) {
 			t.Errorf("DialerFor(%s, %s) = %s, want %s", c.id, c.t, got, c.want)
 		}
 	}
-	if HTTPClient("kraken") != Installed().HTTPClient("kraken") {
+	if inner(HTTPClient("kraken")) != Installed().HTTPClient("kraken") {
 		t.Error("HTTPClient(kraken) is not the injector's client")
 	}
-	if HTTPClient("binance") == Installed().HTTPClient("binance") {
+	if inner(HTTPClient("binance")) == Installed().HTTPClient("binance") {
 		t.Error("HTTPClient(binance) should be the legacy client")
 	}
 
@@ -134,7 +141,7 @@ func TestGlobalInstall(t *testing.T) {
 	if got := routeStr(ProxyFor("unknown", TransportHTTP)); got != "socks5h://def:1" {
 		t.Errorf("ProxyFor(unknown) = %s", got)
 	}
-	if HTTPClient("Binance") != in.HTTPClient("binance") || WebSocketHTTPClient("binance") != in.WebSocketHTTPClient("binance") {
+	if inner(HTTPClient("Binance")) != in.HTTPClient("binance") || inner(WebSocketHTTPClient("binance")) != in.WebSocketHTTPClient("binance") {
 		t.Error("package-level clients are not the injector's")
 	}
 	if err := InstallSettings(Settings{Default: Routes{HTTP: &Route{}}}); err == nil {
