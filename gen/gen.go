@@ -87,6 +87,12 @@ func build(spec *schema.Spec, opts Options) (*model, error) {
 	if opts.Lock {
 		s.Lock = true
 	}
+	// The runtime checks the compiled settings again when the generated
+	// package first routes; rules the spec loader does not know yet (id
+	// grammar, env prefix, credential shapes) must fail here, not there.
+	if err := runtime.Validate(s); err != nil {
+		return nil, fmt.Errorf("spec breaks the runtime's rules: %w", err)
+	}
 	m := &model{
 		pkg:      pkg,
 		source:   path.Base(opts.Source),
