@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/proxygen-go/proxygen/runtime"
 	"github.com/proxygen-go/proxygen/runtime/proxytest"
@@ -21,6 +22,7 @@ type lateFixture struct {
 	srv    *proxytest.Server
 	target *httptest.Server
 	hits   atomic.Int64
+	closed atomic.Int64 // target connections closed
 	table  *runtime.Table
 }
 
@@ -34,10 +36,16 @@ const (
 func newLateFixture(t *testing.T) *lateFixture {
 	f := &lateFixture{}
 	f.srv = newServer(t, proxytest.Config{Kind: proxytest.SOCKS5, User: "feeder", Password: lateCanary})
-	f.target = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	f.target = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.hits.Add(1)
 		_, _ = io.WriteString(w, "ok")
 	}))
+	f.target.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			f.closed.Add(1)
+		}
+	}
+	f.target.Start()
 	t.Cleanup(f.target.Close)
 	p := f.srv.Proxy(runtime.SOCKS5H)
 	p.User, p.Password, p.UserVar, p.PasswordVar = "", runtime.Secret{}, lateUserVar, latePassVar
@@ -167,5 +175,35 @@ func TestSec14_PreInitClientHonoursKillSwitch(t *testing.T) {
 	}
 	if err := f.get(gen); err != nil || f.srv.Tunnels() != 1 {
 		t.Errorf("re-enabled: %v, %d tunnels", err, f.srv.Tunnels())
+	}
+}
+
+// Item 14: after Init switches the routes (here the kill switch), the idle
+// tunnels of the old routes are closed, not left pooled.
+func TestSec14_InitClosesOldIdleTunnels(t *testing.T) {
+	f := newLateFixture(t)
+	t.Setenv(lateUserVar, "feeder")
+	t.Setenv(latePassVar, lateCanary)
+	if err := f.table.Init(); err != nil {
+		t.Fatal(err)
+	}
+	gen := f.table.HTTPClient(0)
+	if err := f.get(gen); err != nil || f.srv.Tunnels() != 1 {
+		t.Fatalf("through the proxy: %v, %d tunnels", err, f.srv.Tunnels())
+	}
+	t.Setenv(latePrefix+"ENABLED", "false")
+	if err := f.table.Init(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.get(gen); err != nil {
+		t.Fatal(err)
+	}
+	// The target sees the pooled tunnel's connection close.
+	deadline := time.Now().Add(2 * time.Second)
+	for f.closed.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the old route's idle tunnel is still open")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

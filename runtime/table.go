@@ -23,7 +23,8 @@ type Table struct {
 	compiled tableRoutes
 	current  atomic.Pointer[tableRoutes] // nil before Init
 
-	compiledOnce sync.Once
+	compiledOnce  sync.Once
+	compiledBuilt atomic.Bool // compiled.in and byIndex are set
 
 	// late clients by index (len(ids) is the default route), REST and
 	// WebSocket.
@@ -117,6 +118,7 @@ func (t *Table) compiledRoutes() *tableRoutes {
 		}
 		t.compiled.in = in
 		t.compiled.byIndex = t.index(in)
+		t.compiledBuilt.Store(true)
 	})
 	return &t.compiled
 }
@@ -192,7 +194,15 @@ func (t *Table) Init(opts ...Option) error {
 		r.http[i] = in.Proxy(id, TransportHTTP)
 		r.webSocket[i] = in.Proxy(id, TransportWebSocket)
 	}
-	t.current.Store(r)
+	old := t.current.Swap(r)
+	// Late-bound clients now send through the new routes; drop the idle
+	// connections of the old ones (a kill switch must not leave pooled
+	// tunnels behind). Connections in use finish normally.
+	if old != nil {
+		old.in.CloseIdleConnections()
+	} else if t.compiledBuilt.Load() {
+		t.compiled.in.CloseIdleConnections()
+	}
 	return nil
 }
 
