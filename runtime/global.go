@@ -195,8 +195,13 @@ func globalClient(exchangeID string, ws bool) *http.Client {
 	if ws {
 		t, i = TransportWebSocket, 1
 	}
-	current := func() *route { r, _ := pick(id, t); return r }
 	v, ok := globalClients.Load(id)
+	if ok {
+		if c := v.(*lateSlot)[i].Load(); c != nil {
+			return c // the common case: no allocation
+		}
+	}
+	current := func() *route { r, _ := pick(id, t); return r }
 	if !ok {
 		if globalClientsN.Load() >= maxGlobalClients {
 			var slot lateSlot

@@ -207,3 +207,18 @@ func TestSec14_InitClosesOldIdleTunnels(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// The by-id and generated client lookups stay allocation-free once the
+// client exists.
+func TestSec14_ClientLookupAllocs(t *testing.T) {
+	f := newLateFixture(t)
+	runtime.HTTPClient("binance")
+	f.table.HTTPClient(0)
+	f.table.WebSocketHTTPClient(0)
+	if n := testing.AllocsPerRun(100, func() { runtime.HTTPClient("binance") }); n != 0 {
+		t.Errorf("runtime.HTTPClient(id): %v allocations", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { f.table.HTTPClient(0); f.table.WebSocketHTTPClient(0) }); n != 0 {
+		t.Errorf("Table.HTTPClient(i): %v allocations", n)
+	}
+}

@@ -156,13 +156,21 @@ func (t *Table) slot(i int) *lateSlot {
 // and reused; each request goes through the current route's pooled
 // transport, so it follows Init.
 func (t *Table) HTTPClient(i int) *http.Client {
-	return lateClient(&t.slot(i)[0], func() *route { return t.route(i) }, false)
+	slot := &t.slot(i)[0]
+	if c := slot.Load(); c != nil {
+		return c
+	}
+	return lateClient(slot, func() *route { return t.route(i) }, false)
 }
 
 // WebSocketHTTPClient returns the coder/websocket client of exchange index
 // i, late-bound like HTTPClient.
 func (t *Table) WebSocketHTTPClient(i int) *http.Client {
-	return lateClient(&t.slot(i)[1], func() *route { return t.route(i) }, true)
+	slot := &t.slot(i)[1]
+	if c := slot.Load(); c != nil {
+		return c
+	}
+	return lateClient(slot, func() *route { return t.route(i) }, true)
 }
 
 // WebSocketDialContext returns a dial function over the WebSocket route of
