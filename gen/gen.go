@@ -103,6 +103,12 @@ func build(spec *schema.Spec, opts Options) (*model, error) {
 	if opts.Lock {
 		s.Lock = true
 	}
+	// The runtime checks the compiled settings again when the generated
+	// package first routes; rules the spec loader does not know yet (id
+	// grammar, env prefix, credential shapes) must fail here, not there.
+	if err := runtime.Validate(s); err != nil {
+		return nil, fmt.Errorf("spec breaks the runtime's rules: %w", err)
+	}
 	m := &model{
 		pkg:      pkg,
 		source:   path.Base(opts.Source),
@@ -119,7 +125,7 @@ func build(spec *schema.Spec, opts Options) (*model, error) {
 		if r != nil && r.Proxy != nil {
 			m.proxies = append(m.proxies, namedProxy{name, r.Proxy})
 			m.vars[r.Proxy] = name
-			if r.Proxy.User != "" || r.Proxy.Password != "" {
+			if r.Proxy.User != "" || r.Proxy.Password.Reveal() != "" {
 				m.inline = true
 			}
 		}
@@ -218,9 +224,10 @@ func renderExchanges(f *jen.File, m *model) {
 		jen.Return(jen.Lit("Exchange(").Op("+").Qual("strconv", "Itoa").Call(jen.Int().Parens(jen.Id("e"))).Op("+").Lit(")")),
 	)
 
-	f.Comment("ParseExchange returns the exchange with the given id, ignoring case.")
+	f.Comment("ParseExchange returns the exchange with the given id, ignoring ASCII")
+	f.Comment("case exactly as the runtime's by-id lookup does.")
 	f.Func().Id("ParseExchange").Params(jen.Id("id").String()).Params(jen.Id("Exchange"), jen.Bool()).Block(
-		jen.Switch(jen.Qual("strings", "ToLower").Call(jen.Id("id"))).BlockFunc(func(g *jen.Group) {
+		jen.Switch(jen.Qual(RuntimePath, "NormalizeExchangeID").Call(jen.Id("id"))).BlockFunc(func(g *jen.Group) {
 			for i, id := range m.ids {
 				g.Case(jen.Lit(id)).Block(jen.Return(jen.Id(m.names[i]), jen.True()))
 			}
@@ -258,9 +265,13 @@ func proxyFields(p *runtime.Proxy) []jen.Code {
 		field("Host", jen.Lit(p.Host)),
 		field("Port", jen.Lit(int(p.Port))),
 	}
-	for _, f := range []struct{ name, v string }{
-		{"User", p.User}, {"Password", p.Password}, {"UserVar", p.UserVar}, {"PasswordVar", p.PasswordVar},
-	} {
+	if p.User != "" {
+		fields = append(fields, field("User", jen.Lit(p.User)))
+	}
+	if !p.Password.IsZero() {
+		fields = append(fields, field("Password", jen.Qual(RuntimePath, "NewSecret").Call(jen.Lit(p.Password.Reveal()))))
+	}
+	for _, f := range []struct{ name, v string }{{"UserVar", p.UserVar}, {"PasswordVar", p.PasswordVar}} {
 		if f.v != "" {
 			fields = append(fields, field(f.name, jen.Lit(f.v)))
 		}
@@ -364,8 +375,10 @@ func renderTable(f *jen.File, m *model) {
 		jen.Id("compiledHTTP").Op("=").Add(column(runtime.TransportHTTP)),
 		jen.Id("compiledWebSocket").Op("=").Add(column(runtime.TransportWebSocket)),
 	)
-	f.Comment("routes serves the compiled routes until Init replaces them.")
-	f.Var().Id("routes").Op("=").Qual(RuntimePath, "NewTable").Call(
+	f.Comment("routes serves the compiled routes until Init replaces them. It is")
+	f.Comment("registered with the runtime when the package is initialised, so the")
+	f.Comment("runtime's by-id API knows the compiled routes before Init.")
+	f.Var().Id("routes").Op("=").Qual(RuntimePath, "RegisterTable").Call(jen.Qual(RuntimePath, "NewTable").Call(
 		jen.Line().Id("Settings"),
 		jen.Id("exchangeIDs").Index(jen.Lit(1).Op(":")),
 		jen.Line().Id("compiledHTTP").Index(jen.Lit(1).Op(":")),
@@ -373,12 +386,15 @@ func renderTable(f *jen.File, m *model) {
 		jen.Line().Add(m.proxyRef(m.effective("", runtime.TransportHTTP))),
 		jen.Add(m.proxyRef(m.effective("", runtime.TransportWebSocket))),
 		jen.Line(),
-	)
+	))
 }
 
 func renderAPI(f *jen.File, m *model) {
 	rt := func(name string) *jen.Statement { return jen.Qual(RuntimePath, name) }
 	injector := func() *jen.Statement { return jen.Id("routes").Dot("Injector").Call() }
+	// index is the table index of e: constants start at 1, and Exchange(0)
+	// (-1, outside the table) routes like an id the spec does not list.
+	index := func() *jen.Statement { return jen.Int().Parens(jen.Id("e")).Op("-").Lit(1) }
 	ctxDial := jen.Func().Params(
 		jen.Id("ctx").Qual("context", "Context"), jen.Id("network"), jen.Id("addr").String(),
 	).Params(jen.Qual("net", "Conn"), jen.Error())
@@ -391,7 +407,8 @@ func renderAPI(f *jen.File, m *model) {
 	}
 	f.Comment("${VAR} credentials resolved from the environment. It also installs the")
 	f.Comment("routes into the runtime's global injector. Calling it again re-reads the")
-	f.Comment("environment and replaces the routes; clients handed out before keep theirs.")
+	f.Comment("environment and replaces the routes; clients and dial functions handed")
+	f.Comment("out before (package-level vars included) follow them at their next dial.")
 	f.Comment("On error nothing changes.")
 	f.Func().Id("Init").Params().Error().Block(jen.Return(jen.Id("InitWith").Call()))
 
@@ -406,28 +423,30 @@ func renderAPI(f *jen.File, m *model) {
 
 	f.Comment("HTTPProxy returns the exchange's REST route; nil means direct.")
 	f.Func().Id("HTTPProxy").Params(jen.Id("e").Id("Exchange")).Op("*").Qual(RuntimePath, "Proxy").Block(
-		jen.Return(jen.Id("routes").Dot("HTTPProxy").Call(jen.Int().Parens(jen.Id("e")).Op("-").Lit(1))),
+		jen.Return(jen.Id("routes").Dot("HTTPProxy").Call(index())),
 	)
 	f.Comment("WebSocketProxy returns the exchange's WebSocket route; nil means direct.")
 	f.Func().Id("WebSocketProxy").Params(jen.Id("e").Id("Exchange")).Op("*").Qual(RuntimePath, "Proxy").Block(
-		jen.Return(jen.Id("routes").Dot("WebSocketProxy").Call(jen.Int().Parens(jen.Id("e")).Op("-").Lit(1))),
+		jen.Return(jen.Id("routes").Dot("WebSocketProxy").Call(index())),
 	)
 
 	f.Comment("HTTPClient returns the exchange's REST client, routed through its HTTP")
-	f.Comment("route. It is created once and reused, so its connection pool survives.")
+	f.Comment("route. It is created once and reused; it looks the route up at each")
+	f.Comment("request, so one taken before Init follows Init (kill switch included).")
 	f.Func().Id("HTTPClient").Params(jen.Id("e").Id("Exchange")).Op("*").Qual("net/http", "Client").Block(
-		jen.Return(injector().Dot("HTTPClient").Call(jen.Id("e").Dot("String").Call())),
+		jen.Return(jen.Id("routes").Dot("HTTPClient").Call(index())),
 	)
 	f.Comment("WebSocketDialContext returns a dial function over the exchange's WebSocket")
 	f.Comment("route, for gorilla's Dialer.NetDialContext or gobwas's Dialer.NetDial.")
+	f.Comment("It looks the route up at each dial.")
 	f.Func().Id("WebSocketDialContext").Params(jen.Id("e").Id("Exchange")).Add(ctxDial).Block(
-		jen.Return(injector().Dot("Dialer").Call(jen.Id("e").Dot("String").Call(), rt("TransportWebSocket")).Dot("DialContext")),
+		jen.Return(jen.Id("routes").Dot("WebSocketDialContext").Call(index())),
 	)
 	f.Comment("WebSocketHTTPClient returns an HTTP/1.1 client over the exchange's")
 	f.Comment("WebSocket route, for coder/websocket's DialOptions.HTTPClient; ws:// and")
 	f.Comment("wss:// both tunnel through the route.")
 	f.Func().Id("WebSocketHTTPClient").Params(jen.Id("e").Id("Exchange")).Op("*").Qual("net/http", "Client").Block(
-		jen.Return(injector().Dot("WebSocketHTTPClient").Call(jen.Id("e").Dot("String").Call())),
+		jen.Return(jen.Id("routes").Dot("WebSocketHTTPClient").Call(index())),
 	)
 	f.Comment("Injector returns the injector in use: Init's, or before Init one built")
 	f.Comment("from the compiled-in settings.")

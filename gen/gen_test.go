@@ -111,7 +111,7 @@ func TestInlineCredentials(t *testing.T) {
 	if !strings.Contains(out, "WARNING: this file holds literal proxy credentials") {
 		t.Error("no warning comment")
 	}
-	if !strings.Contains(squash(out), `Password: "pa/ss"`) {
+	if !strings.Contains(squash(out), `Password: runtime.NewSecret("pa/ss")`) {
 		t.Error("percent-escaped password not decoded")
 	}
 	if strings.Contains(generate(t, load(t, spec, schema.Options{}), Options{}), "WARNING") {
@@ -135,4 +135,24 @@ func TestGoNameClash(t *testing.T) {
 // squash collapses runs of spaces and tabs, so checks ignore gofmt alignment.
 func squash(s string) string {
 	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' }), " ")
+}
+
+// Issue 9 items 9 and 14: a spec the loader may accept but the runtime's
+// rules refuse (an id ending in '_' or holding "__", a short env prefix)
+// must not generate code whose compiled routes the runtime would reject at
+// run time.
+func TestSec09_GenerateRefusesWhatRuntimeRejects(t *testing.T) {
+	for name, src := range map[string]string{
+		"trailing _": "version: 1\nenabled: true\nexchanges:\n  binance_: {}\n",
+		"double _":   "version: 1\nenabled: true\nexchanges:\n  a__b: {}\n",
+		"prefix":     "version: 1\nenabled: true\nenv_prefix: P\n",
+	} {
+		s, err := schema.Load("spec.yaml", []byte(src), schema.Options{})
+		if err != nil {
+			continue // the loader refuses it already
+		}
+		if _, err := Generate(s, Options{}); err == nil {
+			t.Errorf("%s: generated", name)
+		}
+	}
 }

@@ -25,10 +25,10 @@ func connectRequest(b []byte, t target, p *Proxy) []byte {
 	b = append(b, " HTTP/1.1\r\nHost: "...)
 	b = append(b, hp...)
 	b = append(b, "\r\n"...)
-	if p.User != "" || p.Password != "" {
+	if p.User != "" || !p.Password.IsZero() {
 		b = append(b, "Proxy-Authorization: Basic "...)
-		cred := make([]byte, 0, len(p.User)+1+len(p.Password))
-		cred = append(append(append(cred, p.User...), ':'), p.Password...)
+		cred := make([]byte, 0, len(p.User)+1+p.Password.Len())
+		cred = append(append(append(cred, p.User...), ':'), p.Password.Reveal()...)
 		b = base64.StdEncoding.AppendEncode(b, cred)
 		clear(cred)
 		b = append(b, "\r\n"...)

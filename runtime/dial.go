@@ -201,11 +201,21 @@ func (d *Dialer) check(p *Proxy, network, addr string) (target, error) {
 	if strings.IndexByte(host, '%') >= 0 {
 		return t, protoErr("target with an IPv6 zone cannot go through a proxy")
 	}
+	if !validTargetHost(host) {
+		// The host goes into the CONNECT request line and Host: field, or
+		// a SOCKS request: a CR, LF, space or other byte outside a host
+		// name would let it split the request (and carry the route's
+		// Proxy-Authorization into an injected one). Never echoed.
+		return t, protoErr("target host is neither an IP address nor a host name (letters, digits, '-', '.', '_'; at most 253 bytes)")
+	}
 	n, err := strconv.ParseUint(port, 10, 16)
 	if err != nil {
-		pn, lerr := net.LookupPort(network, port)
+		pn, lerr := -1, error(nil)
+		if validPortName(port) {
+			pn, lerr = net.LookupPort(network, port)
+		}
 		if lerr != nil || pn <= 0 || pn > 65535 {
-			return t, protoErr("bad target port %q", port)
+			return t, protoErr("bad target port (want 1..65535 or a service name)")
 		}
 		n = uint64(pn)
 	}
@@ -218,10 +228,6 @@ func (d *Dialer) check(p *Proxy, network, addr string) (target, error) {
 		if network == "tcp4" && !t.ip.Is4() || network == "tcp6" && !t.ip.Is6() {
 			return t, protoErr("target %s does not match network %s", host, network)
 		}
-	} else if len(host) > 255 {
-		return t, protoErr("target host name longer than 255 bytes")
-	} else if strings.IndexByte(host, 0) >= 0 {
-		return t, protoErr("target host name contains a NUL byte")
 	}
 	switch p.Scheme {
 	case SOCKS4, SOCKS4A:
@@ -231,18 +237,42 @@ func (d *Dialer) check(p *Proxy, network, addr string) (target, error) {
 		if network == "tcp6" {
 			return t, protoErr("%s cannot reach IPv6 targets (use socks5)", p.Scheme)
 		}
-		if p.Password != "" {
+		if !p.Password.IsZero() {
 			return t, protoErr("%s takes a user id only, not a password", p.Scheme)
 		}
 		if strings.IndexByte(p.User, 0) >= 0 {
 			return t, protoErr("socks4 user id contains a NUL byte")
 		}
-	case SOCKS5, SOCKS5H:
-		if len(p.User) > 255 || len(p.Password) > 255 {
-			return t, protoErr("socks5 user name and password are limited to 255 bytes each")
-		}
+	}
+	if reason := credentialProblem(p); reason != "" {
+		return t, protoErr("%s", reason)
 	}
 	return t, nil
+}
+
+// validTargetHost reports whether host may be sent to a proxy: an IP
+// address (IPv6 without a zone) or a host name of letters, digits, '-', '.'
+// and '_', 1..253 bytes.
+func validTargetHost(host string) bool {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return ip.Zone() == ""
+	}
+	return host != "" && validHostName(host)
+}
+
+// validPortName reports whether s may be a service name ("https"): letters,
+// digits and '-', at most 32 bytes.
+func validPortName(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // run does the network part of the set-up and returns the tunnel.
@@ -363,7 +393,7 @@ func (s *setup) connectHTTP(conn net.Conn, t target) (net.Conn, error) {
 	if err != nil {
 		return nil, step(StageRequest, err)
 	}
-	sentCreds := p.User != "" || p.Password != ""
+	sentCreds := p.User != "" || !p.Password.IsZero()
 	check := func(c net.Conn) ([]byte, error) {
 		br := readerPool.Get().(*bufio.Reader)
 		br.Reset(c)
@@ -414,13 +444,13 @@ func (s *setup) optimistic(conn net.Conn, check func(net.Conn) ([]byte, error)) 
 
 func (s *setup) socks5(conn net.Conn, t target) (net.Conn, error) {
 	p := s.p
-	auth := p.User != "" || p.Password != ""
+	auth := p.User != "" || !p.Password.IsZero()
 	var arr [socks5MaxReplyBytes + 3 + 2 + 255 + 255 + 16]byte
 	b := arr[:0]
 	if p.Optimistic {
 		b = socks5Greeting(b, auth)
 		if auth {
-			b = socks5AuthRequest(b, p.User, p.Password)
+			b = socks5AuthRequest(b, p.User, p.Password.Reveal())
 		}
 		b = socks5Request(b, t)
 		_, err := conn.Write(b)
@@ -440,7 +470,7 @@ func (s *setup) socks5(conn net.Conn, t target) (net.Conn, error) {
 		return nil, step(stage, err)
 	}
 	if auth {
-		req := socks5AuthRequest(b, p.User, p.Password)
+		req := socks5AuthRequest(b, p.User, p.Password.Reveal())
 		_, err := conn.Write(req)
 		clear(req)
 		if err != nil {

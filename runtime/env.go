@@ -95,7 +95,8 @@ type routeEdit struct {
 //
 // Every unknown or invalid variable is reported (errors.Join, sorted), as an
 // *EnvError naming the variable and the problem, never its value; on error s
-// is returned unchanged. The result's FromEnv records which variables shaped
+// is returned unchanged. An EnvPrefix that is not ValidEnvPrefix is an error
+// (a *SettingsError) before any variable is read. The result's FromEnv records which variables shaped
 // which route.
 func ApplyEnv(s Settings, environ []string) (Settings, error) {
 	if s.Lock {
@@ -104,6 +105,9 @@ func ApplyEnv(s Settings, environ []string) (Settings, error) {
 	prefix := s.EnvPrefix
 	if prefix == "" {
 		prefix = DefaultEnvPrefix
+	} else if !ValidEnvPrefix(prefix) {
+		// A short prefix like "P" would claim PATH and PWD.
+		return s, &SettingsError{Path: "env_prefix", Reason: sprintf("must be at least %d characters of letters, digits and _, start with a letter and end in _ (like MYAPP_PROXY_)", MinEnvPrefixLen)}
 	}
 	upPrefix := strings.ToUpper(prefix)
 
@@ -158,7 +162,7 @@ func ApplyEnv(s Settings, environ []string) (Settings, error) {
 		case parts[0] == "EXCHANGES" && len(parts) >= 4:
 			target.id = strings.ToLower(strings.Join(parts[1:len(parts)-2], "__"))
 			if !ValidExchangeID(target.id) {
-				errs = append(errs, envErr(v.name, "invalid exchange id %q: want a letter followed by letters, digits or _", target.id))
+				errs = append(errs, envErr(v.name, "invalid exchange id %q: %s", capText(target.id), ExchangeIDRule))
 				continue
 			}
 		default:
@@ -171,7 +175,7 @@ func ApplyEnv(s Settings, environ []string) (Settings, error) {
 		case "WEBSOCKET":
 			target.t = TransportWebSocket
 		default:
-			errs = append(errs, envErr(v.name, "unknown transport %q: want HTTP or WEBSOCKET", parts[len(parts)-2]))
+			errs = append(errs, envErr(v.name, "unknown transport %q: want HTTP or WEBSOCKET", capText(parts[len(parts)-2])))
 			continue
 		}
 		e := edits[target]
@@ -208,7 +212,7 @@ func ApplyEnv(s Settings, environ []string) (Settings, error) {
 			d := time.Duration(n) * time.Second
 			e.timeout, e.timeoutVar = &d, v.name
 		default:
-			errs = append(errs, envErr(v.name, "unknown field %q: want URL, DIRECT, TIMEOUT_SECONDS or OPTIMISTIC", field))
+			errs = append(errs, envErr(v.name, "unknown field %q: want URL, DIRECT, TIMEOUT_SECONDS or OPTIMISTIC", capText(field)))
 		}
 		if len(errs) > nerr {
 			e.invalid = true

@@ -62,7 +62,7 @@ func TestApplyEnv(t *testing.T) {
 		}},
 		{"url keeps timeout and optimistic", []string{P + "EXCHANGES__BINANCE__HTTP__URL=socks5://u:" + canary + "@10.0.0.1:1081"}, func(t *testing.T, s Settings) {
 			p := s.Exchanges["binance"].HTTP.Proxy
-			if p.Scheme != SOCKS5 || p.Host != "10.0.0.1" || p.Port != 1081 || p.User != "u" || p.Password != canary {
+			if p.Scheme != SOCKS5 || p.Host != "10.0.0.1" || p.Port != 1081 || p.User != "u" || p.Password.Reveal() != canary {
 				t.Errorf("url not applied: %+v", *p)
 			}
 			if p.Timeout != 10*time.Second || !p.Optimistic {
@@ -103,13 +103,13 @@ func TestApplyEnv(t *testing.T) {
 				t.Errorf("got %+v", r)
 			}
 		}},
-		{"new exchange lower-cased", []string{P + "EXCHANGES__OKX__HTTP__URL=http://h:8080", P + "exchanges__okx__websocket__direct=1", P + "EXCHANGES__COIN__BASE__HTTP__URL=http://h:1"}, func(t *testing.T, s Settings) {
+		{"new exchange lower-cased", []string{P + "EXCHANGES__OKX__HTTP__URL=http://h:8080", P + "exchanges__okx__websocket__direct=1", P + "EXCHANGES__COIN_BASE__HTTP__URL=http://h:1"}, func(t *testing.T, s Settings) {
 			r, ok := s.Exchanges["okx"]
 			if !ok || r.HTTP.Proxy.Port != 8080 || !r.WebSocket.Direct {
 				t.Errorf("okx = %+v (%v)", r, ok)
 			}
-			if _, ok := s.Exchanges["coin__base"]; !ok {
-				t.Errorf("id with __ not added: %v", s.Exchanges)
+			if _, ok := s.Exchanges["coin_base"]; !ok {
+				t.Errorf("id with _ not added: %v", s.Exchanges)
 			}
 		}},
 		{"existing mixed-case key matched", nil, nil}, // see TestApplyEnvMixedCaseKey

@@ -136,7 +136,7 @@ func FuzzParseURL(f *testing.F) {
 		if p.Port == 0 || p.Host == "" || p.Scheme < HTTP || p.Scheme > SOCKS5H {
 			t.Fatalf("accepted %q as %#v", raw, p)
 		}
-		if !inline && (p.User != "" || p.Password != "") {
+		if !inline && (p.User != "" || p.Password.Reveal() != "") {
 			t.Fatalf("inline credentials accepted from %q", raw)
 		}
 		want := p.Scheme.String() + "://" + p.Addr()

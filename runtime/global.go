@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"sync/atomic"
 )
 
@@ -16,7 +17,10 @@ import (
 // Precedence for each exchange and transport: the installed injector's
 // route (including an explicit direct: true and the injector's own
 // WithFallback), then the legacy fallback proxy of SetFallback, then direct.
-// With nothing installed, everything uses the legacy fallback or is direct.
+// With nothing installed, the compiled-in routes of the generated package
+// (RegisterTable) take the injector's place, so nothing connects direct
+// before Init for a route the spec sends through a proxy; with no generated
+// package either, everything uses the legacy fallback or is direct.
 var (
 	installed atomic.Pointer[Injector]
 	legacy    atomic.Pointer[route]
@@ -24,8 +28,8 @@ var (
 	direct = newRoute(DefaultRouteID, [2]*Proxy{}, [2]RouteSource{}, nil, nil)
 )
 
-// Install makes in the global injector; nil uninstalls. Clients already
-// handed out keep their routes.
+// Install makes in the global injector; nil uninstalls. The by-id clients
+// and dial functions already handed out follow it at their next dial.
 func Install(in *Injector) { installed.Store(in) }
 
 // InstallSettings builds an injector from programmatic settings (validated
@@ -62,8 +66,9 @@ func Init(s Settings, opts ...Option) (*Injector, error) {
 // Installed returns the global injector, or nil.
 func Installed() *Injector { return installed.Load() }
 
-// Uninstall removes the global injector: everything is direct (or uses the
-// legacy fallback) again.
+// Uninstall removes the global injector: the routes of the table given to
+// RegisterTable apply again, or, with none, everything is direct (or uses
+// the legacy fallback).
 func Uninstall() { installed.Store(nil) }
 
 // SetFallback sets the legacy proxy (requirement R2.3, docs/TRACEABILITY.md) used where no injector is
@@ -106,7 +111,13 @@ func legacyProxy() *Proxy {
 // pick returns the route serving exchange id and transport t globally, and
 // the injector it belongs to (nil for the legacy fallback or direct).
 func pick(id string, t Transport) (*route, *Injector) {
-	if in := installed.Load(); in != nil {
+	in := installed.Load()
+	if in == nil {
+		if tb := registered.Load(); tb != nil {
+			in = tb.Injector()
+		}
+	}
+	if in != nil {
 		r := in.lookup(id)
 		if !r.source[tIndex(t)].usesLegacy() {
 			return r, in
@@ -130,7 +141,8 @@ func ProxyFor(id string, t Transport) *Proxy {
 }
 
 // DialerFor returns a new Dialer over the global route of exchange id and
-// transport t.
+// transport t as it is now (a snapshot; DialContext, HTTPClient and
+// WebSocketDialContext look the route up at each dial).
 func DialerFor(id string, t Transport) *Dialer {
 	r, in := pick(id, t)
 	if in != nil {
@@ -146,21 +158,61 @@ func DialContext(ctx context.Context, exchangeID string, t Transport, network, a
 }
 
 // WebSocketDialContext returns a dial function over the global WebSocket
-// route of exchange id (gorilla NetDialContext, gobwas NetDial).
+// route of exchange id (gorilla NetDialContext, gobwas NetDial). It looks
+// the route up at each dial, so one taken before Init follows Init.
 func WebSocketDialContext(exchangeID string) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	return DialerFor(exchangeID, TransportWebSocket).DialContext
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return DialerFor(exchangeID, TransportWebSocket).DialContext(ctx, network, addr)
+	}
 }
 
 // HTTPClient returns the REST client of exchange id under the global
-// configuration, reused across calls (see Injector.HTTPClient).
+// configuration, reused across calls. It is late-bound: each request goes
+// through the client of the route in force at that moment (see
+// Injector.HTTPClient), so a client taken before Init follows Init.
 func HTTPClient(exchangeID string) *http.Client {
-	r, _ := pick(exchangeID, TransportHTTP)
-	return r.forID(exchangeID).client(false)
+	return globalClient(exchangeID, false)
 }
 
 // WebSocketHTTPClient returns the coder/websocket client of exchange id
-// under the global configuration (see Injector.WebSocketHTTPClient).
+// under the global configuration (see Injector.WebSocketHTTPClient),
+// late-bound like HTTPClient.
 func WebSocketHTTPClient(exchangeID string) *http.Client {
-	r, _ := pick(exchangeID, TransportWebSocket)
-	return r.forID(exchangeID).client(true)
+	return globalClient(exchangeID, true)
+}
+
+// globalClients caches the late-bound clients by lower-case id; beyond
+// maxGlobalClients ids, clients are made per call (still late-bound).
+var (
+	globalClients  sync.Map // string -> *lateSlot
+	globalClientsN atomic.Int64
+)
+
+const maxGlobalClients = 4096
+
+func globalClient(exchangeID string, ws bool) *http.Client {
+	id := injLowerID(exchangeID)
+	t := TransportHTTP
+	i := 0
+	if ws {
+		t, i = TransportWebSocket, 1
+	}
+	v, ok := globalClients.Load(id)
+	if ok {
+		if c := v.(*lateSlot)[i].Load(); c != nil {
+			return c // the common case: no allocation
+		}
+	}
+	current := func() *route { r, _ := pick(id, t); return r.forID(id) }
+	if !ok {
+		if globalClientsN.Load() >= maxGlobalClients {
+			var slot lateSlot
+			return lateClient(&slot[i], current, ws)
+		}
+		var loaded bool
+		if v, loaded = globalClients.LoadOrStore(id, new(lateSlot)); !loaded {
+			globalClientsN.Add(1)
+		}
+	}
+	return lateClient(&v.(*lateSlot)[i], current, ws)
 }

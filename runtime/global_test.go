@@ -14,9 +14,16 @@ import (
 // resetGlobal clears the global injector and fallback now and after the test.
 func resetGlobal(t *testing.T) {
 	t.Helper()
-	clear := func() { Uninstall(); _ = SetFallback(nil) }
+	clear := func() { Uninstall(); _ = SetFallback(nil); registered.Store(nil) }
 	clear()
 	t.Cleanup(clear)
+}
+
+// inner returns the client a late-bound client sends its next request
+// through.
+func inner(c *http.Client) *http.Client {
+	l := c.Transport.(*lateTransport)
+	return l.current().client(l.ws)
 }
 
 func TestGlobalNothingInstalled(t *testing.T) {
@@ -28,13 +35,13 @@ func TestGlobalNothingInstalled(t *testing.T) {
 		t.Errorf("ProxyFor = %v, want direct", p)
 	}
 	c := HTTPClient("binance")
-	if c == nil || c != HTTPClient("BINANCE") || c.Transport.(*http.Transport).Proxy != nil {
+	if c == nil || c != HTTPClient("BINANCE") || inner(c).Transport.(*http.Transport).Proxy != nil {
 		t.Error("direct client not reused or consults HTTP_PROXY")
 	}
-	if c == HTTPClient("kraken") {
+	if inner(c) == inner(HTTPClient("kraken")) {
 		t.Error("two ids share a direct client (its errors would name neither)")
 	}
-	if WebSocketHTTPClient("x") == c {
+	if inner(WebSocketHTTPClient("x")) == inner(c) {
 		t.Error("WebSocket client is the REST client")
 	}
 }
@@ -85,10 +92,10 @@ func TestGlobalFallback(t *testing.T) {
 			t.Errorf("DialerFor(%s, %s) = %s, want %s", c.id, c.t, got, c.want)
 		}
 	}
-	if HTTPClient("kraken") != Installed().HTTPClient("kraken") {
+	if inner(HTTPClient("kraken")) != Installed().HTTPClient("kraken") {
 		t.Error("HTTPClient(kraken) is not the injector's client")
 	}
-	if HTTPClient("binance") == Installed().HTTPClient("binance") {
+	if inner(HTTPClient("binance")) == Installed().HTTPClient("binance") {
 		t.Error("HTTPClient(binance) should be the legacy client")
 	}
 
@@ -115,7 +122,7 @@ func TestGlobalFallback(t *testing.T) {
 	if p := ProxyFor("kraken", TransportHTTP); p != nil {
 		t.Errorf("after clearing: %v", p)
 	}
-	if err := SetFallback(&Proxy{Scheme: HTTP, Port: 1, Password: canary}); err == nil || strings.Contains(err.Error(), canary) {
+	if err := SetFallback(&Proxy{Scheme: HTTP, Port: 1, Password: NewSecret(canary)}); err == nil || strings.Contains(err.Error(), canary) {
 		t.Errorf("invalid fallback: %v", err)
 	}
 }
@@ -137,7 +144,7 @@ func TestGlobalInstall(t *testing.T) {
 	if got := routeStr(ProxyFor("unknown", TransportHTTP)); got != "socks5h://def:1" {
 		t.Errorf("ProxyFor(unknown) = %s", got)
 	}
-	if HTTPClient("Binance") != in.HTTPClient("binance") || WebSocketHTTPClient("binance") != in.WebSocketHTTPClient("binance") {
+	if inner(HTTPClient("Binance")) != in.HTTPClient("binance") || inner(WebSocketHTTPClient("binance")) != in.WebSocketHTTPClient("binance") {
 		t.Error("package-level clients are not the injector's")
 	}
 	if err := InstallSettings(Settings{Default: Routes{HTTP: &Route{}}}); err == nil {
@@ -220,7 +227,7 @@ func TestInit(t *testing.T) {
 	if p := ProxyFor("x", TransportHTTP); p.User != "alice" {
 		t.Error("compiled-in ${VAR} not resolved")
 	}
-	if p := ProxyFor("x", TransportWebSocket); p == nil || p.User != "alice" || p.Password != canary {
+	if p := ProxyFor("x", TransportWebSocket); p == nil || p.User != "alice" || p.Password.Reveal() != canary {
 		t.Errorf("env route not applied and resolved: %v", p)
 	}
 	// Safe to call twice.

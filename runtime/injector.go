@@ -200,6 +200,9 @@ func NewInjector(s Settings, opts ...Option) (*Injector, error) {
 			r, err := p.Resolve(o.lookup)
 			if err != nil {
 				errs = append(errs, &SettingsError{Path: path + ".url", Reason: err.Error(), Err: err})
+			} else if reason := credentialProblem(r); reason != "" {
+				// A ${VAR} value breaks what the scheme can carry.
+				errs = append(errs, &SettingsError{Path: path + ".url", Reason: reason})
 			} else {
 				q = r
 			}

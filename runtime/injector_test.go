@@ -168,10 +168,10 @@ func TestInjectorLookup(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := in.Proxy("okx", TransportWebSocket)
-	if p.User != "alice" || p.Password != canary || p.UserVar != "" || p.PasswordVar != "" {
+	if p.User != "alice" || p.Password.Reveal() != canary || p.UserVar != "" || p.PasswordVar != "" {
 		t.Errorf("not resolved: user %q var %q/%q", p.User, p.UserVar, p.PasswordVar)
 	}
-	if p := in.Proxy("binance", TransportHTTP); p.User != "bob" || p.Password != "" || p.PasswordVar != "" {
+	if p := in.Proxy("binance", TransportHTTP); p.User != "bob" || p.Password.Reveal() != "" || p.PasswordVar != "" {
 		t.Errorf("empty password not resolved")
 	}
 	if s.Default.WebSocket.Proxy.UserVar != "PX_USER" {

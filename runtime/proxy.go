@@ -114,8 +114,10 @@ type Proxy struct {
 	Port   uint16
 
 	// User is the user name (SOCKS5, HTTP Basic) or user id (SOCKS4).
-	User     string
-	Password string
+	User string
+	// Password prints redacted in every form; Password.Reveal() is the
+	// value.
+	Password Secret
 	// UserVar and PasswordVar name environment variables that hold User and
 	// Password (a ${VAR} in the spec). Resolve fills the values in and clears
 	// these; a dial over a Proxy with a variable still set fails and names it.
@@ -142,7 +144,7 @@ func (p Proxy) Addr() string {
 // HasCredentials reports whether the proxy carries a user or password,
 // resolved or not.
 func (p Proxy) HasCredentials() bool {
-	return p.User != "" || p.Password != "" || p.UserVar != "" || p.PasswordVar != ""
+	return p.User != "" || !p.Password.IsZero() || p.UserVar != "" || p.PasswordVar != ""
 }
 
 // SetupTimeout returns Timeout, or DefaultTimeout when it is zero.
@@ -173,7 +175,7 @@ func (p *Proxy) Resolve(lookup func(string) (string, bool)) (*Proxy, error) {
 		if !ok {
 			return nil, &UnresolvedError{Var: q.PasswordVar}
 		}
-		q.Password, q.PasswordVar = v, ""
+		q.Password, q.PasswordVar = NewSecret(v), ""
 	}
 	return &q, nil
 }
@@ -206,8 +208,8 @@ func (p Proxy) String() string {
 	return s + p.Addr()
 }
 
-// A nil *Proxy (a direct route) prints as "<nil>" with fmt and null in JSON;
-// callers that mean "direct" say so themselves.
+// A nil *Proxy (a direct route) prints as "<nil>" with fmt and null in JSON,
+// and logs as "direct" with slog.
 
 // Format prints the redacted form for every verb, so %v, %+v, %#v and %s
 // never show credentials.
@@ -219,8 +221,15 @@ func (p Proxy) Format(f fmt.State, verb rune) {
 	_, _ = f.Write([]byte(p.String()))
 }
 
-// LogValue implements slog.LogValuer with the redacted form.
-func (p Proxy) LogValue() slog.Value { return slog.StringValue(p.String()) }
+// LogValue implements slog.LogValuer with the redacted form; a nil *Proxy
+// (a direct route) logs as "direct". A Proxy value, which has no LogValue,
+// logs through MarshalText or MarshalJSON, also redacted.
+func (p *Proxy) LogValue() slog.Value {
+	if p == nil {
+		return slog.StringValue("direct")
+	}
+	return slog.StringValue(p.String())
+}
 
 // MarshalJSON encodes the redacted form as a JSON string.
 func (p Proxy) MarshalJSON() ([]byte, error) { return json.Marshal(p.String()) }

@@ -120,7 +120,7 @@ func TestInitLogsRouteTable(t *testing.T) {
 	e := newEcho(t, "127.0.0.1:0")
 	srv := newServer(t, proxytest.Config{Kind: proxytest.SOCKS5, User: "routeuser", Password: canary})
 	p := *srv.Proxy(runtime.SOCKS5H)
-	p.User, p.Password, p.UserVar, p.PasswordVar = "", "", "PROXYGEN_TEST_USER", "PROXYGEN_TEST_PASS"
+	p.User, p.Password, p.UserVar, p.PasswordVar = "", runtime.Secret{}, "PROXYGEN_TEST_USER", "PROXYGEN_TEST_PASS"
 	t.Setenv("PROXYGEN_TEST_USER", "routeuser")
 	t.Setenv("PROXYGEN_TEST_PASS", canary)
 	s := runtime.Settings{Enabled: true, EnvPrefix: "PROXYGEN_TEST_NONE_",

@@ -1,7 +1,10 @@
 package runtime
 
 import (
+	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 )
@@ -12,20 +15,31 @@ import (
 // outside the table and gets the default route). It starts with the
 // routes compiled into the package; Init replaces them with the spec as
 // overlaid by the environment. Safe for concurrent use.
+//
+// Clients and dial functions a Table hands out are late-bound: they look the
+// route up by index when they dial (each request, for a client), so one
+// taken before Init follows what Init installs, the kill switch included.
 type Table struct {
 	settings func() Settings
 	ids      []string
 	compiled tableRoutes
 	current  atomic.Pointer[tableRoutes] // nil before Init
 
-	compiledOnce sync.Once
-	compiledIn   *Injector
+	compiledOnce  sync.Once
+	compiledBuilt atomic.Bool // compiled.in and byIndex are set
+
+	// late clients by index (len(ids) is the default route), REST and
+	// WebSocket.
+	clients []lateSlot
 }
+
+type lateSlot [2]atomic.Pointer[http.Client]
 
 type tableRoutes struct {
 	http, webSocket []*Proxy // by exchange index
 	defHTTP, defWS  *Proxy   // for an index outside the table
 	in              *Injector
+	byIndex         []*route // the injector's route of each index
 }
 
 // NewTable returns the table of a generated package: settings returns its
@@ -40,7 +54,24 @@ func NewTable(settings func() Settings, ids []string, http, webSocket []*Proxy, 
 		settings: settings,
 		ids:      ids,
 		compiled: tableRoutes{http: http, webSocket: webSocket, defHTTP: defHTTP, defWS: defWS},
+		clients:  make([]lateSlot, len(ids)+1),
 	}
+}
+
+// registered is the first table given to RegisterTable: the by-id API
+// (HTTPClient, DialContext, ...) serves its routes while no injector is
+// installed, so a program never connects direct before Init (or after a
+// failed one) for a route its spec sends through a proxy.
+var registered atomic.Pointer[Table]
+
+// RegisterTable makes t's routes the by-id API's while no injector is
+// installed (before Init, after a failed Init, after Uninstall), and returns
+// t. Generated packages call it when they are initialised, so the compiled
+// routes are known from program start. Only the first table registered is
+// used; later ones are ignored (their Init still installs globally).
+func RegisterTable(t *Table) *Table {
+	registered.CompareAndSwap(nil, t)
+	return t
 }
 
 func (t *Table) routes() *tableRoutes {
@@ -76,20 +107,86 @@ func (t *Table) Injector() *Injector {
 	if r := t.current.Load(); r != nil {
 		return r.in
 	}
+	return t.compiledRoutes().in
+}
+
+// compiledRoutes builds the compiled-in injector and its index once.
+func (t *Table) compiledRoutes() *tableRoutes {
 	t.compiledOnce.Do(func() {
 		in, err := NewInjector(t.settings())
 		if err != nil {
 			// The generator validated these settings with the same rules.
 			panic("runtime: compiled-in proxy settings rejected: " + err.Error())
 		}
-		t.compiledIn = in
+		t.compiled.in = in
+		t.compiled.byIndex = t.index(in)
+		t.compiledBuilt.Store(true)
 	})
-	return t.compiledIn
+	return &t.compiled
+}
+
+func (t *Table) index(in *Injector) []*route {
+	rs := make([]*route, len(t.ids)+1)
+	for i, id := range t.ids {
+		rs[i] = in.lookup(id)
+	}
+	rs[len(t.ids)] = in.def
+	return rs
+}
+
+// route returns the current route of index i (the default route for an
+// index outside the table).
+func (t *Table) route(i int) *route {
+	r := t.current.Load()
+	if r == nil {
+		r = t.compiledRoutes()
+	}
+	if uint(i) < uint(len(t.ids)) {
+		return r.byIndex[i]
+	}
+	return r.byIndex[len(t.ids)]
+}
+
+func (t *Table) slot(i int) *lateSlot {
+	if uint(i) < uint(len(t.ids)) {
+		return &t.clients[i]
+	}
+	return &t.clients[len(t.ids)]
+}
+
+// HTTPClient returns the REST client of exchange index i. It is created once
+// and reused; each request goes through the current route's pooled
+// transport, so it follows Init.
+func (t *Table) HTTPClient(i int) *http.Client {
+	slot := &t.slot(i)[0]
+	if c := slot.Load(); c != nil {
+		return c
+	}
+	return lateClient(slot, func() *route { return t.route(i) }, false)
+}
+
+// WebSocketHTTPClient returns the coder/websocket client of exchange index
+// i, late-bound like HTTPClient.
+func (t *Table) WebSocketHTTPClient(i int) *http.Client {
+	slot := &t.slot(i)[1]
+	if c := slot.Load(); c != nil {
+		return c
+	}
+	return lateClient(slot, func() *route { return t.route(i) }, true)
+}
+
+// WebSocketDialContext returns a dial function over the WebSocket route of
+// exchange index i, looked up at each dial.
+func (t *Table) WebSocketDialContext(i int) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return t.route(i).dialer[1].DialContext(ctx, network, addr)
+	}
 }
 
 // Init applies the environment overlay (unless the settings are locked),
 // resolves ${VAR} credentials, installs the injector globally (see Init) and
-// makes its routes the table's. On error nothing changes.
+// makes its routes the table's. On error nothing changes: the routes in
+// force before (the compiled ones before a first successful Init) stay.
 func (t *Table) Init(opts ...Option) error {
 	in, err := Init(t.settings(), opts...)
 	if err != nil {
@@ -101,11 +198,50 @@ func (t *Table) Init(opts ...Option) error {
 		defHTTP:   in.DefaultProxy(TransportHTTP),
 		defWS:     in.DefaultProxy(TransportWebSocket),
 		in:        in,
+		byIndex:   t.index(in),
 	}
 	for i, id := range t.ids {
 		r.http[i] = in.Proxy(id, TransportHTTP)
 		r.webSocket[i] = in.Proxy(id, TransportWebSocket)
 	}
-	t.current.Store(r)
+	old := t.current.Swap(r)
+	// Late-bound clients now send through the new routes; drop the idle
+	// connections of the old ones (a kill switch must not leave pooled
+	// tunnels behind). Connections in use finish normally.
+	if old != nil {
+		old.in.CloseIdleConnections()
+	} else if t.compiledBuilt.Load() {
+		t.compiled.in.CloseIdleConnections()
+	}
 	return nil
+}
+
+// lateClient returns the client in slot, creating it on first use: its
+// transport sends each request through the client of the route current
+// picks at that moment.
+func lateClient(slot *atomic.Pointer[http.Client], current func() *route, ws bool) *http.Client {
+	if c := slot.Load(); c != nil {
+		return c
+	}
+	c := &http.Client{Transport: &lateTransport{current: current, ws: ws}}
+	if slot.CompareAndSwap(nil, c) {
+		return c
+	}
+	return slot.Load()
+}
+
+// lateTransport is an http.RoundTripper that looks its route up per request.
+type lateTransport struct {
+	current func() *route
+	ws      bool
+}
+
+func (l *lateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return l.current().client(l.ws).Transport.RoundTrip(req)
+}
+
+// CloseIdleConnections closes the idle connections of the current route's
+// client.
+func (l *lateTransport) CloseIdleConnections() {
+	l.current().client(l.ws).CloseIdleConnections()
 }

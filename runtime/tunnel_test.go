@@ -300,7 +300,7 @@ func TestAuthFailures(t *testing.T) {
 		t.Run(tc.scheme.String()+"/"+tc.want, func(t *testing.T) {
 			srv := newServer(t, proxytest.Config{Kind: tc.kind, User: tc.user, Password: tc.pass})
 			p := srv.Proxy(tc.scheme)
-			p.User, p.Password = tc.sendUser, tc.sendPass
+			p.User, p.Password = tc.sendUser, runtime.NewSecret(tc.sendPass)
 			_, err := dialer(p).DialContext(context.Background(), "tcp", addr)
 			var pe *runtime.ProxyError
 			if !errors.As(err, &pe) {
@@ -739,7 +739,7 @@ func TestOptimistic(t *testing.T) {
 	t.Run("auth-failure-on-first-read", func(t *testing.T) {
 		srv := newServer(t, proxytest.Config{Kind: proxytest.SOCKS5, User: "u", Password: "right"})
 		p := srv.Proxy(runtime.SOCKS5)
-		p.Optimistic, p.Password = true, "wrong"
+		p.Optimistic, p.Password = true, runtime.NewSecret("wrong")
 		err := dialAndRead(p, "127.0.0.1:"+e.port())
 		if !errors.Is(err, runtime.ErrProxyAuth) {
 			t.Fatalf("err = %v", err)
@@ -751,7 +751,7 @@ func TestOptimistic(t *testing.T) {
 // Proxy, in logs, or in any error.
 func TestRedaction(t *testing.T) {
 	const canary = "CANARY-9d1c-pass"
-	p := runtime.Proxy{Scheme: runtime.SOCKS5H, Host: "proxy.internal", Port: 1080, User: "CANARY-user", Password: canary}
+	p := runtime.Proxy{Scheme: runtime.SOCKS5H, Host: "proxy.internal", Port: 1080, User: "CANARY-user", Password: runtime.NewSecret(canary)}
 	var logBuf bytes.Buffer
 	l := slog.New(slog.NewJSONHandler(&logBuf, nil))
 	l.Info("p", "proxy", p, "ptr", &p)
@@ -777,7 +777,7 @@ func TestRedaction(t *testing.T) {
 		q := srv.Proxy(s)
 		q.User = "CANARY-user"
 		if s != runtime.SOCKS4 && s != runtime.SOCKS4A {
-			q.Password = canary
+			q.Password = runtime.NewSecret(canary)
 		}
 		var buf bytes.Buffer
 		d := &runtime.Dialer{Proxy: q, Exchange: "kraken", Logger: slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))}

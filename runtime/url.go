@@ -7,8 +7,9 @@ import (
 	"strings"
 )
 
-// URLError is a proxy URL that breaks the spec's rules. Its text never
-// contains the URL's user information.
+// URLError is a proxy URL that breaks the spec's rules. Its text names the
+// problem and never echoes any part of the URL (a mistyped '@' can leave
+// the password in what looks like the host).
 type URLError struct{ Reason string }
 
 func (e *URLError) Error() string { return e.Reason }
@@ -30,7 +31,7 @@ type ParseURLOptions struct {
 // credentials as ${VAR} references unless opts allow literals; socks4 and
 // socks4a take a user id only. The Proxy's Timeout is left zero.
 //
-// Errors are *URLError and never echo user information.
+// Errors are *URLError; they never echo any part of raw.
 func ParseURL(raw string, opts ParseURLOptions) (*Proxy, error) {
 	if raw == "" {
 		return nil, urlErr("empty proxy URL")
@@ -46,11 +47,7 @@ func ParseURL(raw string, opts ParseURLOptions) (*Proxy, error) {
 	}
 	scheme, ok := ParseScheme(raw[:i])
 	if !ok {
-		name := raw[:i]
-		if strings.ContainsAny(name, "@:/") || len(name) > 16 {
-			return nil, urlErr("unsupported proxy scheme (want http, https, socks4, socks4a, socks5 or socks5h)")
-		}
-		return nil, urlErr("unsupported proxy scheme %q (want http, https, socks4, socks4a, socks5 or socks5h)", name)
+		return nil, urlErr("unsupported proxy scheme (want http, https, socks4, socks4a, socks5 or socks5h)")
 	}
 	rest := raw[i+3:]
 	p := &Proxy{Scheme: scheme}
@@ -96,9 +93,11 @@ func parseUserinfo(p *Proxy, info string, opts ParseURLOptions) error {
 	if p.User, p.UserVar, err = credential(user, "user", opts); err != nil {
 		return err
 	}
-	if p.Password, p.PasswordVar, err = credential(pass, "password", opts); err != nil {
+	var pw string
+	if pw, p.PasswordVar, err = credential(pass, "password", opts); err != nil {
 		return err
 	}
+	p.Password = NewSecret(pw)
 	return nil
 }
 
@@ -156,7 +155,7 @@ func parseHostPort(p *Proxy, hp string) error {
 		}
 		host = hp[1:end]
 		if ip := net.ParseIP(host); ip == nil || ip.To4() != nil && !strings.Contains(host, ":") {
-			return urlErr("proxy host %q in brackets is not an IPv6 address", host)
+			return urlErr("proxy host in brackets is not an IPv6 address")
 		}
 		rest := hp[end+1:]
 		if rest == "" {
@@ -179,7 +178,9 @@ func parseHostPort(p *Proxy, hp string) error {
 			return urlErr("proxy URL needs a host")
 		}
 		if !validHostName(host) {
-			return urlErr("invalid proxy host %q", host)
+			// Never the host's text: a look-alike or escaped '@' (U+FF20,
+			// %40) leaves the user information in it.
+			return urlErr("invalid proxy host: want an IP address or a host name of letters, digits, '-', '.' and '_'")
 		}
 	}
 	if port == "" {

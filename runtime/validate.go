@@ -33,8 +33,9 @@ func (e *SettingsError) Unwrap() error { return e.Err }
 // Validate checks s with the spec's rules: each Route has exactly one of
 // Proxy or Direct; a Proxy has a known scheme, a host, a port 1..65535, a
 // Timeout of zero or 1s..300s, well-formed ${VAR} names, and no password for
-// socks4/socks4a; exchange ids are ^[a-z][a-z0-9_]*$ after lower-casing and
-// no two ids are equal after lower-casing.
+// socks4/socks4a, credentials the scheme can carry; exchange ids are
+// ^[a-z][a-z0-9]*(_[a-z0-9]+)*$ after ASCII lower-casing and no two ids are
+// equal after lower-casing; EnvPrefix is empty or ValidEnvPrefix.
 //
 // All problems are reported, joined with errors.Join in sorted order; each
 // is a *SettingsError naming the field.
@@ -43,12 +44,15 @@ func Validate(s Settings) error {
 	add := func(path, format string, args ...any) {
 		errs = append(errs, &SettingsError{Path: path, Reason: sprintf(format, args...)})
 	}
+	if s.EnvPrefix != "" && !ValidEnvPrefix(s.EnvPrefix) {
+		add("env_prefix", "must be at least %d characters of letters, digits and _, start with a letter and end in _ (like MYAPP_PROXY_)", MinEnvPrefixLen)
+	}
 	validateRoutes(s.Default, "default", add)
 	seen := make(map[string]string, len(s.Exchanges))
 	for id, r := range s.Exchanges {
 		low := injLowerID(id)
 		if !ValidExchangeID(low) {
-			add("exchanges."+id, "invalid exchange id %q: want a letter followed by letters, digits or _", id)
+			add("exchanges."+capText(id), "invalid exchange id %q: %s", capText(id), ExchangeIDRule)
 			continue
 		}
 		if prev, dup := seen[low]; dup {
@@ -56,7 +60,7 @@ func Validate(s Settings) error {
 			if b < a {
 				a, b = b, a
 			}
-			add("exchanges."+low, "exchange ids %q and %q are the same after lower-casing", a, b)
+			add("exchanges."+low, "exchange ids %q and %q are the same after lower-casing", capText(a), capText(b))
 			continue
 		}
 		seen[low] = id
@@ -103,15 +107,18 @@ func validateRoute(r *Route, path string, add func(path, format string, args ...
 		add(url, "proxy port must be 1..65535 (got 0)")
 	}
 	if p.Scheme == SOCKS4 || p.Scheme == SOCKS4A {
-		if p.Password != "" || p.PasswordVar != "" {
+		if !p.Password.IsZero() || p.PasswordVar != "" {
 			add(url, "%s takes a user id only, not a password", p.Scheme)
 		}
 	}
 	if p.User != "" && p.UserVar != "" {
 		add(url, "user is set both literally and as a ${VAR} reference")
 	}
-	if p.Password != "" && p.PasswordVar != "" {
+	if !p.Password.IsZero() && p.PasswordVar != "" {
 		add(url, "password is set both literally and as a ${VAR} reference")
+	}
+	if reason := credentialProblem(p); reason != "" {
+		add(url, "%s", reason)
 	}
 	if p.UserVar != "" && !ValidVarName(p.UserVar) {
 		add(url, "user reference must be ${NAME} with NAME of letters, digits and _")
@@ -124,19 +131,82 @@ func validateRoute(r *Route, path string, add func(path, format string, args ...
 	}
 }
 
+// credentialProblem checks the literal (or resolved) credentials against
+// what the scheme can carry; "" means fine. ${VAR} values are checked when
+// NewInjector resolves them. The reason never contains a value.
+func credentialProblem(p *Proxy) string {
+	switch p.Scheme {
+	case SOCKS5, SOCKS5H:
+		// RFC 1929: a user name of 1..255 bytes, a password of 0..255.
+		if p.User == "" && p.UserVar == "" && !p.Password.IsZero() {
+			return "socks5 needs a user name (1..255 bytes) with a password"
+		}
+		if len(p.User) > 255 || p.Password.Len() > 255 {
+			return "socks5 user name and password are limited to 255 bytes each"
+		}
+	case HTTP, HTTPS:
+		// Basic auth joins them as user:password; the proxy splits at the
+		// first ':'.
+		if strings.IndexByte(p.User, ':') >= 0 {
+			return "HTTP Basic user name must not contain ':'"
+		}
+	case SOCKS4, SOCKS4A:
+		if strings.IndexByte(p.User, 0) >= 0 {
+			return "socks4 user id contains a NUL byte"
+		}
+	}
+	return ""
+}
+
+// ExchangeIDRule describes ValidExchangeID's grammar for error messages.
+const ExchangeIDRule = "want a lower-case letter, then letters and digits, in words joined by single '_' (no '__', no trailing '_')"
+
 // ValidExchangeID reports whether id is a normalised exchange id:
-// ^[a-z][a-z0-9_]*$.
+// ^[a-z][a-z0-9]*(_[a-z0-9]+)*$. Ids hold no "__" and do not end in '_', so
+// the environment overlay's "__" separator splits
+// <prefix>EXCHANGES__<ID>__HTTP__URL unambiguously.
 func ValidExchangeID(id string) bool {
-	if id == "" || id[0] < 'a' || id[0] > 'z' {
+	if id == "" || id[0] < 'a' || id[0] > 'z' || id[len(id)-1] == '_' {
 		return false
 	}
 	for i := 1; i < len(id); i++ {
 		c := id[i]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
+		switch {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+		case c == '_' && id[i-1] != '_':
+		default:
 			return false
 		}
 	}
 	return true
+}
+
+// MinEnvPrefixLen is the shortest Settings.EnvPrefix Validate accepts.
+const MinEnvPrefixLen = 3
+
+// ValidEnvPrefix reports whether s is a usable overlay prefix: at least
+// MinEnvPrefixLen bytes of ASCII letters, digits and '_', starting with a
+// letter and ending in '_' (so a prefix like "P" cannot claim PATH and PWD
+// and make every Init fail). The empty prefix means DefaultEnvPrefix.
+func ValidEnvPrefix(s string) bool {
+	if len(s) < MinEnvPrefixLen || s[len(s)-1] != '_' {
+		return false
+	}
+	if c := s[0]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+		return false
+	}
+	return ValidVarName(s)
+}
+
+// maxEcho bounds any user text an error repeats.
+const maxEcho = 64
+
+// capText returns s cut to maxEcho bytes (marked with "...").
+func capText(s string) string {
+	if len(s) <= maxEcho {
+		return s
+	}
+	return s[:maxEcho] + "..."
 }
 
 // NormalizeExchangeID lower-cases id (ASCII only, as ids are ASCII). It does

@@ -108,7 +108,7 @@ func TestLoadErrors(t *testing.T) {
 		{"url empty", head + "default:\n  http: {url: ''}\n", Options{}, []string{"f.yaml:4:15: default.http.url: must not be empty"}},
 		{"url not string", head + "default:\n  http: {url: 1080}\n", Options{}, []string{"f.yaml:4:15: default.http.url: must be a string (got 1080)"}},
 		{"url no scheme", head + "default:\n  http: {url: 'proxy:1080'}\n", Options{}, []string{"f.yaml:4:15: default.http.url: proxy URL needs a scheme, like socks5h://host:port"}},
-		{"url bad scheme", head + "default:\n  http: {url: 'ftp://proxy:21'}\n", Options{}, []string{`f.yaml:4:15: default.http.url: unsupported proxy scheme "ftp" (want http, https, socks4, socks4a, socks5 or socks5h)`}},
+		{"url bad scheme", head + "default:\n  http: {url: 'ftp://proxy:21'}\n", Options{}, []string{`f.yaml:4:15: default.http.url: unsupported proxy scheme (want http, https, socks4, socks4a, socks5 or socks5h)`}},
 		{"url no host", head + "default:\n  http: {url: 'socks5://:1080'}\n", Options{}, []string{"f.yaml:4:15: default.http.url: proxy URL needs a host"}},
 		{"url no port", head + "default:\n  http: {url: 'http://proxy'}\n", Options{}, []string{"f.yaml:4:15: default.http.url: proxy URL needs an explicit port"}},
 		{"url port 0", head + "default:\n  http: {url: 'http://proxy:0'}\n", Options{}, []string{"f.yaml:4:15: default.http.url: proxy port 0 out of range 1..65535"}},

@@ -114,7 +114,7 @@ func TestOneMessagePerValue(t *testing.T) {
 		{"url without port", head + "default:\n  http: {url: 'socks5h://h'}\n",
 			"f.yaml:4:15: default.http.url: proxy URL needs an explicit port"},
 		{"url bad scheme", head + "default:\n  http: {url: 'ftp://h:21'}\n",
-			`f.yaml:4:15: default.http.url: unsupported proxy scheme "ftp" (want http, https, socks4, socks4a, socks5 or socks5h)`},
+			`f.yaml:4:15: default.http.url: unsupported proxy scheme (want http, https, socks4, socks4a, socks5 or socks5h)`},
 		{"url port out of range", head + "default:\n  http: {url: 'socks5h://h:65536'}\n",
 			"f.yaml:4:15: default.http.url: proxy port 65536 out of range 1..65535"},
 	}

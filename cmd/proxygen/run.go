@@ -490,8 +490,9 @@ func version() string {
 	return "(devel)"
 }
 
-// credentialLine matches a generated Proxy literal's User or Password field.
-var credentialLine = regexp.MustCompile(`(?m)^(\s*(?:User|Password):\s*)"(?:[^"\\]|\\.)*"`)
+// credentialLine matches a generated Proxy literal's User or Password field
+// (Password: runtime.NewSecret("...")).
+var credentialLine = regexp.MustCompile(`(?m)^(\s*(?:User|Password):\s*(?:\w+\.NewSecret\()?)"(?:[^"\\]|\\.)*"`)
 
 // redactCredentials hides the literal credentials of a generated file.
 func redactCredentials(src []byte) []byte {

@@ -70,7 +70,7 @@ type endpoint struct {
 }
 
 func (e endpoint) proxy(optimistic bool) *runtime.Proxy {
-	return &runtime.Proxy{Scheme: e.scheme, Host: "127.0.0.1", Port: 0, User: e.user, Password: e.pass,
+	return &runtime.Proxy{Scheme: e.scheme, Host: "127.0.0.1", Port: 0, User: e.user, Password: runtime.NewSecret(e.pass),
 		Timeout: setupTimeout, Optimistic: optimistic}
 }
 

@@ -335,7 +335,7 @@ func TestFailClosed(t *testing.T) {
 	defer refusing.Close()
 	refusing.SetMisbehave(proxytest.Misbehave{ReplyCode: 0x05})
 	wrongPass := l.http.Proxy(runtime.HTTP)
-	wrongPass.Password = "wrong-" + canary // must not leak either
+	wrongPass.Password = runtime.NewSecret("wrong-" + canary) // must not leak either
 	unresolved := &runtime.Proxy{Scheme: runtime.SOCKS5, Host: "127.0.0.1", Port: deadAddr.Port, UserVar: "E2E_NO_SUCH_USER", PasswordVar: "E2E_NO_SUCH_PASS", Timeout: 5 * time.Second}
 	cases := []struct {
 		name  string

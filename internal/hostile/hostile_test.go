@@ -574,7 +574,7 @@ func runRow(t *testing.T, f *fixture, r row) result {
 	}
 	px := &runtime.Proxy{Scheme: r.scheme, Host: "127.0.0.1", Port: p.Port(), Timeout: timeout, Optimistic: r.optimistic}
 	if r.creds {
-		px.User, px.Password = "feeder", password
+		px.User, px.Password = "feeder", runtime.NewSecret(password)
 	}
 	if r.scheme == runtime.HTTPS {
 		px.TLSConfig = f.ca.ClientConfig("")

@@ -144,7 +144,7 @@ func TestInterop(t *testing.T) {
 						p.TLSConfig = &tls.Config{RootCAs: f.ca.Pool}
 					}
 					if sc.auth {
-						p.User, p.Password = user, sc.pass
+						p.User, p.Password = user, runtime.NewSecret(sc.pass)
 					}
 					r := route{server: srv, proxy: p, nameSent: scheme.RemoteDNS()}
 					name, tag := scheme.String(), ""
@@ -388,7 +388,7 @@ func testWrongAuth(t *testing.T, f *fixture, r route) {
 		{"no credentials", "", ""},
 	} {
 		p := *r.proxy
-		p.User, p.Password = tc.user, tc.pass
+		p.User, p.Password = tc.user, runtime.NewSecret(tc.pass)
 		d := &runtime.Dialer{Proxy: &p, Exchange: "interop", Transport: runtime.TransportHTTP}
 		ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
 		c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(f.tgt.HTTPSPort)))
@@ -423,7 +423,7 @@ func testWrongAuth(t *testing.T, f *fixture, r route) {
 			t.Errorf("%s: errors.Is(err, runtime.ErrProxyAuth) is false for %q (stage %s, HTTP status %d, SOCKS code %d)%s",
 				tc.name, err, pe.Stage, pe.Status, pe.Code, hint)
 		}
-		if strings.Contains(err.Error(), r.proxy.Password) || strings.Contains(err.Error(), wrongPass) {
+		if strings.Contains(err.Error(), r.proxy.Password.Reveal()) || strings.Contains(err.Error(), wrongPass) {
 			t.Errorf("%s: error shows a password: %v", tc.name, err)
 		}
 	}
@@ -563,7 +563,7 @@ func TestLatencyRelay(t *testing.T) {
 			record(t, fmt.Sprintf("server=squid scheme=%s client=runtime relay=%v", tc.scheme, delay))
 			relay := target.Relay(t, tc.addr, delay)
 			p := &runtime.Proxy{Scheme: tc.scheme, Host: "127.0.0.1", Port: uint16(mustPort(t, relay.Addr)),
-				User: user, Password: pass, Timeout: stepTimeout, TLSConfig: &tls.Config{RootCAs: f.ca.Pool}}
+				User: user, Password: runtime.NewSecret(pass), Timeout: stepTimeout, TLSConfig: &tls.Config{RootCAs: f.ca.Pool}}
 			d := &runtime.Dialer{Proxy: p, Exchange: "interop", Transport: runtime.TransportWebSocket}
 			ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
 			defer cancel()

@@ -27,7 +27,7 @@ func TestOptimisticMicrosocks(t *testing.T) {
 	const slack = time.Second
 	p := &runtime.Proxy{
 		Scheme: runtime.SOCKS5H, Host: "127.0.0.1", Port: uint16(mustPort(t, srv.Addr)),
-		User: user, Password: pass, Timeout: timeout, Optimistic: true,
+		User: user, Password: runtime.NewSecret(pass), Timeout: timeout, Optimistic: true,
 	}
 	r := route{server: srv, proxy: p, nameSent: true}
 

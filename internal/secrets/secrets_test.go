@@ -452,7 +452,7 @@ func TestEnvOverlayErrors(t *testing.T) {
 			noCanary(t, "proxy in slog", b.String())
 		}
 	}
-	if in.Proxy("binance", runtime.TransportHTTP).Password != canary {
+	if in.Proxy("binance", runtime.TransportHTTP).Password.Reveal() != canary {
 		t.Fatal("the overlay did not take the inline password (the test proves nothing)")
 	}
 }
@@ -482,7 +482,7 @@ func TestProxyAuthFailures(t *testing.T) {
 	before := len(logs.String())
 	for i, s := range append(wrong, right...) {
 		p := s.s.Proxy(s.scheme)
-		p.User, p.Password, p.Timeout = canaryUser, canary, 5*time.Second
+		p.User, p.Password, p.Timeout = canaryUser, runtime.NewSecret(canary), 5*time.Second
 		settings := runtime.Settings{Enabled: true, Default: runtime.Routes{
 			HTTP: &runtime.Route{Proxy: p}, WebSocket: &runtime.Route{Proxy: p}}}
 		in, err := runtime.NewInjector(settings, runtime.WithClientTLSConfig(tgt.ClientTLS("")))
@@ -535,7 +535,7 @@ func TestProxyAuthFailures(t *testing.T) {
 // and injectors, recovered and printed as a crash report would be, stack
 // included, show no canary.
 func TestRecoveredPanics(t *testing.T) {
-	p := &runtime.Proxy{Scheme: runtime.SOCKS5H, Host: "127.0.0.1", Port: 1, User: canaryUser, Password: canary, Timeout: time.Second}
+	p := &runtime.Proxy{Scheme: runtime.SOCKS5H, Host: "127.0.0.1", Port: 1, User: canaryUser, Password: runtime.NewSecret(canary), Timeout: time.Second}
 	settings := runtime.Settings{Enabled: true, Default: runtime.Routes{HTTP: &runtime.Route{Proxy: p}}}
 	in, err := runtime.NewInjector(settings)
 	if err != nil {
@@ -548,7 +548,7 @@ func TestRecoveredPanics(t *testing.T) {
 	// Settings the runtime rejects: the generated package panics with
 	// this error's text.
 	badSettings := runtime.Settings{Enabled: true, Default: runtime.Routes{HTTP: &runtime.Route{Proxy: &runtime.Proxy{
-		Scheme: runtime.SOCKS4, Host: "h", Port: 0, User: canaryUser, Password: canary, Timeout: time.Hour}}}}
+		Scheme: runtime.SOCKS4, Host: "h", Port: 0, User: canaryUser, Password: runtime.NewSecret(canary), Timeout: time.Hour}}}}
 	_, settingsErr := runtime.NewInjector(badSettings)
 	if settingsErr == nil {
 		t.Fatal("invalid settings accepted")
@@ -602,10 +602,10 @@ func TestHTTPClientErrors(t *testing.T) {
 	refusing := proxytest.New(proxytest.Config{Kind: proxytest.HTTP, Misbehave: proxytest.Misbehave{Status: 403}})
 	defer refusing.Close()
 	for _, px := range []*runtime.Proxy{
-		{Scheme: runtime.HTTP, Host: "127.0.0.1", Port: 1, User: canaryUser, Password: canary, Timeout: time.Second},
+		{Scheme: runtime.HTTP, Host: "127.0.0.1", Port: 1, User: canaryUser, Password: runtime.NewSecret(canary), Timeout: time.Second},
 		func() *runtime.Proxy {
 			p := refusing.Proxy(runtime.HTTP)
-			p.User, p.Password = canaryUser, canary
+			p.User, p.Password = canaryUser, runtime.NewSecret(canary)
 			return p
 		}(),
 	} {

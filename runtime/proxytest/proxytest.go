@@ -246,7 +246,7 @@ func (s *Server) Proxy(scheme runtime.Scheme) *runtime.Proxy {
 	case HTTPS:
 		scheme = runtime.HTTPS
 	}
-	p := &runtime.Proxy{Scheme: scheme, Host: ap.Addr().String(), Port: ap.Port(), User: s.cfg.User, Password: s.cfg.Password}
+	p := &runtime.Proxy{Scheme: scheme, Host: ap.Addr().String(), Port: ap.Port(), User: s.cfg.User, Password: runtime.NewSecret(s.cfg.Password)}
 	if s.pool != nil {
 		p.TLSConfig = &tls.Config{RootCAs: s.pool}
 	}

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/proxygen-go/proxygen/runtime"
@@ -46,9 +45,10 @@ func (e Exchange) String() string {
 	return "Exchange(" + strconv.Itoa(int(e)) + ")"
 }
 
-// ParseExchange returns the exchange with the given id, ignoring case.
+// ParseExchange returns the exchange with the given id, ignoring ASCII
+// case exactly as the runtime's by-id lookup does.
 func ParseExchange(id string) (Exchange, bool) {
-	switch strings.ToLower(id) {
+	switch runtime.NormalizeExchangeID(id) {
 	case "binance_futures":
 		return BinanceFutures, true
 	case "gateio":
@@ -99,18 +99,21 @@ var (
 	compiledWebSocket = [numExchanges + 1]*runtime.Proxy{}
 )
 
-// routes serves the compiled routes until Init replaces them.
-var routes = runtime.NewTable(
+// routes serves the compiled routes until Init replaces them. It is
+// registered with the runtime when the package is initialised, so the
+// runtime's by-id API knows the compiled routes before Init.
+var routes = runtime.RegisterTable(runtime.NewTable(
 	Settings, exchangeIDs[1:],
 	compiledHTTP[1:], compiledWebSocket[1:],
 	defaultRouteHTTP, nil,
-)
+))
 
 // Init installs the effective routes: the compiled-in spec
 // overlaid with the environment (CRYPTOFEED_PROXY_...), with
 // ${VAR} credentials resolved from the environment. It also installs the
 // routes into the runtime's global injector. Calling it again re-reads the
-// environment and replaces the routes; clients handed out before keep theirs.
+// environment and replaces the routes; clients and dial functions handed
+// out before (package-level vars included) follow them at their next dial.
 // On error nothing changes.
 func Init() error {
 	return InitWith()
@@ -136,22 +139,24 @@ func WebSocketProxy(e Exchange) *runtime.Proxy {
 }
 
 // HTTPClient returns the exchange's REST client, routed through its HTTP
-// route. It is created once and reused, so its connection pool survives.
+// route. It is created once and reused; it looks the route up at each
+// request, so one taken before Init follows Init (kill switch included).
 func HTTPClient(e Exchange) *http.Client {
-	return routes.Injector().HTTPClient(e.String())
+	return routes.HTTPClient(int(e) - 1)
 }
 
 // WebSocketDialContext returns a dial function over the exchange's WebSocket
 // route, for gorilla's Dialer.NetDialContext or gobwas's Dialer.NetDial.
+// It looks the route up at each dial.
 func WebSocketDialContext(e Exchange) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	return routes.Injector().Dialer(e.String(), runtime.TransportWebSocket).DialContext
+	return routes.WebSocketDialContext(int(e) - 1)
 }
 
 // WebSocketHTTPClient returns an HTTP/1.1 client over the exchange's
 // WebSocket route, for coder/websocket's DialOptions.HTTPClient; ws:// and
 // wss:// both tunnel through the route.
 func WebSocketHTTPClient(e Exchange) *http.Client {
-	return routes.Injector().WebSocketHTTPClient(e.String())
+	return routes.WebSocketHTTPClient(int(e) - 1)
 }
 
 // Injector returns the injector in use: Init's, or before Init one built

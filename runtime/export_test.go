@@ -1,0 +1,4 @@
+package runtime
+
+// UnregisterTableForTest forgets the table of RegisterTable.
+func UnregisterTableForTest() { registered.Store(nil) }
