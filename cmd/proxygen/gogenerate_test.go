@@ -168,7 +168,7 @@ func TestValidateGitHubFormat(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q; want 1 and nothing on stderr", code, stderr)
 	}
 	want := "::error file=" + strings.NewReplacer(":", "%3A", ",", "%2C").Replace(bad) + ",line=1,col=10::version: must be 1 (got 2)\n" +
-		"::error file=" + strings.NewReplacer(":", "%3A", ",", "%2C").Replace(bad) + ",line=3,col=1::defaults: unknown key \"defaults\"\n"
+		"::error file=" + strings.NewReplacer(":", "%3A", ",", "%2C").Replace(bad) + ",line=3,col=1::defaults: unknown key \"defaults\"; did you mean \"default\"?\n"
 	if stdout != want {
 		t.Errorf("got\n%s\nwant\n%s", stdout, want)
 	}
