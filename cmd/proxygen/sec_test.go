@@ -4,6 +4,7 @@ package main
 // number (TestSecNN_...).
 
 import (
+	"bytes"
 	"fmt"
 	"go/token"
 	"os"
@@ -136,4 +137,42 @@ func TestSec02_RedactCredentials(t *testing.T) {
 			t.Errorf("redact(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
+}
+
+// FuzzRedactCredentials: a password marked CANARYpw, written as any Go
+// literal form in a Proxy literal's User or Password field, never survives
+// redaction.
+func FuzzRedactCredentials(f *testing.F) {
+	f.Add("s3cr3t", uint8(0))
+	f.Add("a\"b\\c", uint8(1))
+	f.Add("line1\nline2", uint8(2))
+	f.Add("`", uint8(3))
+	f.Fuzz(func(t *testing.T, pw string, form uint8) {
+		pw = "CANARYpw" + pw
+		var lit string
+		switch form % 5 {
+		case 0:
+			lit = strconv.Quote(pw)
+		case 1:
+			if strings.Contains(pw, "`") {
+				return
+			}
+			lit = "`" + pw + "`"
+		case 2:
+			lit = strconv.Quote(pw[:4]) + " + " + strconv.Quote(pw[4:])
+		case 3:
+			lit = "(" + strconv.QuoteToASCII(pw) + ")"
+		case 4:
+			if strings.Contains(pw, "`") {
+				return
+			}
+			lit = "string(`" + pw + "`)"
+		}
+		for _, field := range []string{"User", "Password"} {
+			src := "package proxies\n\nvar p = &runtime.Proxy{\n\tHost: \"h\",\n\t" + field + ": " + lit + ",\n\tPort: 1,\n}\n"
+			if got := redactCredentials([]byte(src)); bytes.Contains(got, []byte("CANARY")) {
+				t.Fatalf("survived redaction:\n%s", got)
+			}
+		}
+	})
 }
