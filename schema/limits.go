@@ -12,7 +12,8 @@ import (
 // proportional to the file's size.
 const (
 	// MaxFileSize is the largest spec, in bytes (2 MiB: a spec with
-	// MaxExchanges exchanges, each with two proxy URLs, fits easily).
+	// MaxExchanges exchanges, each with both transports and every route
+	// key, takes about 950 KB).
 	MaxFileSize = 2 << 20
 	// MaxDepth is the deepest nesting of mappings and lists, counting the
 	// top-level mapping as 1. A valid spec needs 4
@@ -22,6 +23,10 @@ const (
 	// Exchange type is a uint16, which holds at most 65536; gen asserts at
 	// compile time that MaxExchanges fits.
 	MaxExchanges = 4096
+	// MaxNodes is the largest number of YAML nodes (keys, values, list
+	// items). A spec with MaxExchanges exchanges, each with both
+	// transports and every route key, has about 74,000.
+	MaxNodes = 1 << 17
 )
 
 // checkSize reports a spec larger than MaxFileSize, at the first byte past
@@ -36,41 +41,49 @@ func (l *loader) checkSize(data []byte) bool {
 	return false
 }
 
-// checkLimits walks the parsed document once, without recursion, and
-// reports nesting deeper than MaxDepth and more than MaxExchanges
-// exchanges. It reports false when the tree must not be converted.
+// checkLimits reports more than MaxExchanges exchanges, then walks the
+// parsed document once, without recursion, for nesting deeper than MaxDepth
+// and more than MaxNodes nodes. It reports false when the tree must not be
+// converted.
 func (l *loader) checkLimits(top *yaml.Node) bool {
+	if top.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(top.Content); i += 2 {
+			k, v := top.Content[i], top.Content[i+1]
+			if k.Kind != yaml.ScalarNode || k.Value != "exchanges" || v.Kind != yaml.MappingNode {
+				continue
+			}
+			if n := len(v.Content) / 2; n > MaxExchanges {
+				l.errAt(v.Content[2*MaxExchanges], []string{"exchanges"},
+					"%d exchanges; at most %d are supported (MaxExchanges)", n, MaxExchanges)
+				return false
+			}
+		}
+	}
 	type item struct {
 		n     *yaml.Node
 		depth int
 	}
-	stack := []item{{top, 1}}
+	var stack []item
+	if top.Kind == yaml.MappingNode || top.Kind == yaml.SequenceNode {
+		stack = append(stack, item{top, 1})
+	}
+	nodes := 1
 	for len(stack) > 0 {
 		it := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if it.n.Kind != yaml.MappingNode && it.n.Kind != yaml.SequenceNode {
-			continue
-		}
 		if it.depth > MaxDepth {
 			l.errAt(it.n, nil, "nested deeper than %d levels (MaxDepth)", MaxDepth)
 			return false
 		}
-		for _, c := range it.n.Content {
-			stack = append(stack, item{c, it.depth + 1})
-		}
-	}
-	if top.Kind != yaml.MappingNode {
-		return true
-	}
-	for i := 0; i+1 < len(top.Content); i += 2 {
-		k, v := top.Content[i], top.Content[i+1]
-		if k.Kind != yaml.ScalarNode || k.Value != "exchanges" || v.Kind != yaml.MappingNode {
-			continue
-		}
-		if n := len(v.Content) / 2; n > MaxExchanges {
-			l.errAt(v.Content[2*MaxExchanges], []string{"exchanges"},
-				"%d exchanges; at most %d are supported (MaxExchanges)", n, MaxExchanges)
+		if nodes+len(it.n.Content) > MaxNodes {
+			l.errAt(it.n.Content[MaxNodes-nodes], nil, "more than %d YAML nodes (MaxNodes)", MaxNodes)
 			return false
+		}
+		nodes += len(it.n.Content)
+		for _, c := range it.n.Content {
+			if c.Kind == yaml.MappingNode || c.Kind == yaml.SequenceNode {
+				stack = append(stack, item{c, it.depth + 1})
+			}
 		}
 	}
 	return true

@@ -174,7 +174,7 @@ func (l *loader) parse(data []byte) map[string]any {
 	if !l.checkLimits(top) {
 		return nil
 	}
-	v := l.value(nil, top, nil)
+	v := l.value(nil, top, nil, "")
 	m, ok := v.(map[string]any)
 	if !ok {
 		if top.Kind != yaml.AliasNode {
@@ -187,8 +187,10 @@ func (l *loader) parse(data []byte) map[string]any {
 
 // value converts n to a JSON-like value: map[string]any, []any, string,
 // int64, json.Number for floats, bool or nil.
-func (l *loader) value(key, n *yaml.Node, path []string) any {
-	p := strings.Join(path, pathSep)
+//
+// p is path joined with pathSep, built once per node (the path's depth is
+// at most MaxDepth).
+func (l *loader) value(key, n *yaml.Node, path []string, p string) any {
 	l.locs[p] = loc{key, n}
 	if n.Anchor != "" {
 		l.errAt(n, path, "anchors are not allowed (&%s)", capString(n.Anchor, maxEcho))
@@ -204,7 +206,8 @@ func (l *loader) value(key, n *yaml.Node, path []string) any {
 	case yaml.SequenceNode:
 		arr := make([]any, len(n.Content))
 		for i, c := range n.Content {
-			arr[i] = l.value(nil, c, appendPath(path, strconv.Itoa(i)))
+			elem := strconv.Itoa(i)
+			arr[i] = l.value(nil, c, appendPath(path, elem), childPath(p, elem))
 		}
 		return arr
 	case yaml.MappingNode:
@@ -223,7 +226,7 @@ func (l *loader) value(key, n *yaml.Node, path []string) any {
 				first = make(map[string]*yaml.Node, len(n.Content)/2)
 			}
 			first[k.Value] = k
-			m[k.Value] = l.value(k, v, appendPath(path, k.Value))
+			m[k.Value] = l.value(k, v, appendPath(path, k.Value), childPath(p, k.Value))
 		}
 		return m
 	}
@@ -251,6 +254,15 @@ func (l *loader) stringKey(k *yaml.Node, path []string) bool {
 	return false
 }
 
+// childPath is strings.Join(append(path, elem), pathSep) given p, the
+// joined path.
+func childPath(p, elem string) string {
+	if p == "" {
+		return elem
+	}
+	return p + pathSep + elem
+}
+
 func appendPath(path []string, elem string) []string {
 	out := make([]string, len(path)+1)
 	copy(out, path)
@@ -263,11 +275,23 @@ func scalar(n *yaml.Node) any {
 	case "!!null":
 		return nil
 	case "!!bool":
+		// The forms YAML 1.2 resolves to !!bool, without a decoder.
+		switch n.Value {
+		case "true", "True", "TRUE":
+			return true
+		case "false", "False", "FALSE":
+			return false
+		}
 		var b bool
 		if n.Decode(&b) == nil {
 			return b
 		}
 	case "!!int":
+		if plainDecimal(n.Value) {
+			if i, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
+				return i
+			}
+		}
 		var i int64
 		if n.Decode(&i) == nil {
 			return i
@@ -283,6 +307,23 @@ func scalar(n *yaml.Node) any {
 		}
 	}
 	return n.Value
+}
+
+// plainDecimal reports whether s is [-+]?(0|[1-9][0-9]*), a form every
+// base reads the same way, so strconv can parse it without a YAML decoder.
+func plainDecimal(s string) bool {
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		s = s[1:]
+	}
+	if s == "" || (s[0] == '0' && len(s) > 1) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // number keeps floats exact enough for the schema's comparisons; NaN has no

@@ -96,6 +96,49 @@ func wideSpec(n int) []byte {
 	return []byte(b.String())
 }
 
+// fullSpec has n exchanges with every route key of both transports: the
+// largest valid spec of n exchanges in a usual layout.
+func fullSpec(n int) []byte {
+	var b strings.Builder
+	b.WriteString(head + "package: proxies\nenv_prefix: FEED_PROXY_\ndefault:\n  http: { url: \"socks5h://proxy.internal:1080\" }\nexchanges:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  exchange_%d:\n    http: { url: \"socks5h://proxy%d.internal:1080\", timeout_seconds: 10, optimistic: true }\n    websocket: { url: \"http://${PROXY_USER}:${PROXY_PASS}@proxy.internal:3128\", timeout_seconds: 10, optimistic: true }\n", i, i)
+	}
+	return []byte(b.String())
+}
+
+// Item 5: the limits leave room for the largest spec they promise.
+func TestSec05_LimitsFitLargestSpec(t *testing.T) {
+	data := fullSpec(MaxExchanges)
+	if len(data) > MaxFileSize*6/10 {
+		t.Errorf("the largest spec takes %d of MaxFileSize %d bytes", len(data), MaxFileSize)
+	}
+	s, err := Load("f.yaml", data, Options{})
+	if err != nil {
+		t.Fatalf("%.300v", err)
+	}
+	if len(s.Exchanges) != MaxExchanges {
+		t.Errorf("%d exchanges", len(s.Exchanges))
+	}
+}
+
+// Item 5: the node limit, positioned at the first node past it; memory
+// stays linear for a wide list of tiny items (the most nodes per byte).
+func TestSec05_NodeLimit(t *testing.T) {
+	data := []byte(head + "x: [" + strings.Repeat("1,", MaxNodes) + "]\n")
+	n, err := allocs(data)
+	t.Logf("%d bytes in, %d allocated (%.0fx)", len(data), n, float64(n)/float64(len(data)))
+	if limit := 200 * uint64(len(data)); n > limit {
+		t.Errorf("allocated %d bytes for %d bytes of spec, limit %d", n, len(data), limit)
+	}
+	// Nodes: the root mapping, version, 1, enabled, true, x, the list and
+	// its items: the item at index MaxNodes-7 is the first one too many.
+	want := fmt.Sprintf("f.yaml:3:%d: more than %d YAML nodes (MaxNodes)", 5+2*(MaxNodes-7), MaxNodes)
+	if err == nil || err.Error() != want {
+		t.Errorf("error %.200v, want %s", err, want)
+	}
+}
+
 // allocs returns the bytes allocated by one Load of data.
 func allocs(data []byte) (uint64, error) {
 	var before, after runtime.MemStats
