@@ -71,6 +71,9 @@ func FuzzLoad(f *testing.F) {
 					t.Fatalf("loaded exchange id %q", id)
 				}
 			}
+			if len(spec.Exchanges) <= 16 {
+				envRoundTrip(t, spec)
+			}
 			s, err := spec.Settings(allow)
 			if err != nil {
 				t.Fatalf("loaded spec has no Settings: %v", err)
@@ -134,4 +137,32 @@ func FuzzCheckPackageName(f *testing.F) {
 			t.Fatalf("CheckPackageName(%q) = %v, but parses=%v", name, err, parses)
 		}
 	})
+}
+
+// envRoundTrip checks that the environment overlay addresses every
+// exchange of a loaded spec: PREFIX EXCHANGES__<ID>__HTTP__DIRECT=true
+// must turn that exchange's HTTP route direct (issue 9, item 9).
+func envRoundTrip(t *testing.T, spec *schema.Spec) {
+	t.Helper()
+	if spec.Lock {
+		return // a locked build ignores the overlay
+	}
+	base, err := spec.Settings(true)
+	if err != nil {
+		t.Fatalf("settings: %v", err)
+	}
+	prefix := spec.EnvPrefix
+	if prefix == "" {
+		prefix = runtime.DefaultEnvPrefix
+	}
+	for _, id := range spec.ExchangeIDs() {
+		env := []string{prefix + "EXCHANGES__" + strings.ToUpper(id) + "__HTTP__DIRECT=true"}
+		got, err := runtime.ApplyEnv(base, env)
+		if err != nil {
+			t.Fatalf("overlay %q: %v", env[0], err)
+		}
+		if r := got.Exchanges[id].HTTP; r == nil || !r.Direct {
+			t.Fatalf("overlay %q does not reach exchange %q", env[0], id)
+		}
+	}
 }
