@@ -317,14 +317,14 @@ func TestSec08_NoEcho(t *testing.T) {
 			assertNoCanary(t, got)
 		}
 	}
-	// A 1 MB host and a 1 MB key give short errors.
-	huge := strings.Repeat("h", 1<<20)
+	// A 64 KB host, key or anchor gives a short error.
+	huge := strings.Repeat("h", 1<<16)
 	for _, src := range []string{
 		head + "default:\n  http: { url: \"socks5://" + huge + ":1080/\" }\n",
 		head + "default:\n  http: { url: \"socks5://" + huge + "\" }\n",
 		head + "exchanges:\n  " + huge + "-x: {}\n",
 		head + huge + ": 1\n",
-		head + "default:\n  http: { url: \"socks5h://p:1\", timeout_seconds: 1" + strings.Repeat("0", 1<<20) + "}\n",
+		head + "default:\n  http: { url: \"socks5h://p:1\", timeout_seconds: 1" + strings.Repeat("0", 1<<16) + "}\n",
 		head + "x: &" + huge + " 1\n",
 	} {
 		for _, l := range loadErrs(t, src, Options{}) {
