@@ -357,7 +357,11 @@ func show(n *yaml.Node) string {
 	case "!!null":
 		return "null"
 	case "!!bool", "!!int", "!!float":
-		return capString(redact(n.Value), maxEcho)
+		// Only a value that is what its tag says (not !!int s3cr3t).
+		if _, isString := scalar(n).(string); !isString {
+			return capString(redact(n.Value), maxEcho)
+		}
+		return "a tagged value"
 	case "!!str", "!!binary", "!!timestamp":
 		return "a string"
 	}
