@@ -25,7 +25,8 @@ const FileName = "proxygen.go"
 
 // Options control generation.
 type Options struct {
-	// Package overrides the spec's package name.
+	// Package overrides the spec's package name. Either must pass
+	// schema.CheckPackageName (not a keyword, _ or main).
 	Package string
 	// Lock compiles the overlay out, like lock: true in the spec.
 	Lock bool
