@@ -4,8 +4,10 @@ package gen
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"go/format"
+	"go/scanner"
 	"path"
 	"strings"
 	"time"
@@ -28,7 +30,8 @@ const FileName = "proxygen.go"
 
 // Options control generation.
 type Options struct {
-	// Package overrides the spec's package name.
+	// Package overrides the spec's package name. Either must pass
+	// schema.CheckPackageName (not a keyword, _ or main).
 	Package string
 	// DefaultPackage is the package when neither Package nor the spec names
 	// one (the CLI passes $GOPACKAGE); empty means "proxies".
@@ -54,16 +57,34 @@ func Generate(spec *schema.Spec, opts Options) (map[string][]byte, error) {
 		return nil, err
 	}
 	f := render(m)
+	// jennifer's own formatting would put the whole source, credentials
+	// included, into its error; format here and keep only a position.
+	f.NoFormat = true
 	var buf bytes.Buffer
 	if err := f.Render(&buf); err != nil {
 		return nil, fmt.Errorf("render: %w", err)
 	}
 	src, err := format.Source(groupImports(buf.Bytes()))
 	if err != nil {
-		return nil, fmt.Errorf("format generated code: %w", err)
+		return nil, formatError(err)
 	}
 	return map[string][]byte{FileName: src}, nil
 }
+
+// formatError reports where generated code fails to parse without the
+// parser's message, which may quote the code (a literal password).
+func formatError(err error) error {
+	var list scanner.ErrorList
+	if errors.As(err, &list) && len(list) > 0 {
+		return fmt.Errorf("generated code does not parse at line %d (a proxygen bug; the message is withheld as it may quote credentials)", list[0].Pos.Line)
+	}
+	return errors.New("generated code does not parse (a proxygen bug; the message is withheld as it may quote credentials)")
+}
+
+// The generated Exchange type is a uint16: every id index
+// 0..MaxExchanges-1 must fit, or this constant overflows and gen does not
+// build.
+const _ = uint16(schema.MaxExchanges - 1)
 
 // model is the intermediate form between the spec and the rendered code.
 type model struct {
@@ -95,6 +116,12 @@ func build(spec *schema.Spec, opts Options) (*model, error) {
 	}
 	if pkg == "" {
 		pkg = "proxies"
+	}
+	if err := schema.CheckPackageName(pkg); err != nil {
+		return nil, fmt.Errorf("package name %q %w", pkg, err)
+	}
+	if len(spec.Exchanges) > schema.MaxExchanges {
+		return nil, fmt.Errorf("%d exchanges; at most %d are supported", len(spec.Exchanges), schema.MaxExchanges)
 	}
 	s, err := spec.Settings(opts.AllowInlineCredentials)
 	if err != nil {

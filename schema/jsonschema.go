@@ -14,9 +14,10 @@ import (
 // SchemaID is the absolute $id of the spec's JSON Schema.
 const SchemaID = "https://proxygen-go.github.io/proxygen/schema/v1.json"
 
-// ExchangeKeyPattern is what the schema accepts as an exchange key; Load
-// lower-cases keys afterwards.
-const ExchangeKeyPattern = `^[A-Za-z][A-Za-z0-9_]*$`
+// ExchangeKeyPattern is what the schema accepts as an exchange key: the
+// case-insensitive form of ExchangeIDPattern. Load lower-cases keys
+// afterwards.
+const ExchangeKeyPattern = `^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)*$`
 
 //go:embed schema.json
 var schemaJSON []byte
@@ -43,10 +44,22 @@ func Reflect() ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// JSONSchemaExtend adds what struct tags cannot say: exchange key names.
+// JSONSchemaExtend adds what struct tags cannot say: exchange key names,
+// their number, and the package names Go refuses.
 func (Spec) JSONSchemaExtend(s *jsonschema.Schema) {
 	if p, ok := s.Properties.Get("exchanges"); ok {
 		p.PropertyNames = &jsonschema.Schema{Pattern: ExchangeKeyPattern}
+		max := uint64(MaxExchanges)
+		p.MaxProperties = &max
+	}
+	if p, ok := s.Properties.Get("package"); ok {
+		// The pattern admits Go keywords, _ and main; CheckPackageName
+		// words the error, this lets editors flag them too.
+		bad := []any{"_", "main"}
+		for _, k := range goKeywords() {
+			bad = append(bad, k)
+		}
+		p.Not = &jsonschema.Schema{Enum: bad}
 	}
 	if p, ok := s.Properties.Get("version"); ok {
 		p.Type = "integer"

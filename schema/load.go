@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -21,10 +22,16 @@ type Options struct {
 	AllowInlineCredentials bool
 }
 
-// LoadFile reads and loads the spec at path. A file that cannot be read is
-// a plain error naming the path, not Errors.
+// LoadFile reads and loads the spec at path, reading at most one byte more
+// than MaxFileSize. A file that cannot be read is a plain error naming the
+// path, not Errors.
 func LoadFile(path string, opts Options) (*Spec, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read spec: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read spec: %w", err)
 	}
@@ -35,7 +42,10 @@ func LoadFile(path string, opts Options) (*Spec, error) {
 // every problem of the file, sorted. On success exchange ids are lower case.
 func Load(filename string, data []byte, opts Options) (*Spec, error) {
 	l := &loader{file: filename, opts: opts, locs: make(map[string]loc)}
-	root := l.parse(data)
+	var root map[string]any
+	if l.checkSize(data) && l.checkEncoding(data) {
+		root = l.parse(data)
+	}
 	if root != nil {
 		l.validateSchema(root)
 		l.checkSemantics(root)
@@ -63,8 +73,11 @@ type loader struct {
 
 const pathSep = "\x00"
 
+// maxMsg caps an error message; echoed values are capped shorter (quote).
+const maxMsg = 512
+
 func (l *loader) errAt(n *yaml.Node, path []string, format string, args ...any) {
-	e := &Error{File: l.file, Line: 1, Col: 1, Path: dotted(path), Msg: fmt.Sprintf(format, args...)}
+	e := &Error{File: l.file, Line: 1, Col: 1, Path: dotted(path), Msg: capString(fmt.Sprintf(format, args...), maxMsg)}
 	if n != nil && n.Line > 0 {
 		e.Line, e.Col = n.Line, n.Column
 	}
@@ -75,7 +88,7 @@ func (l *loader) errAt(n *yaml.Node, path []string, format string, args ...any) 
 func dotted(path []string) string {
 	parts := make([]string, len(path))
 	for i, p := range path {
-		parts[i] = redact(p)
+		parts[i] = capString(redact(p), maxEcho)
 	}
 	return strings.Join(parts, ".")
 }
@@ -95,12 +108,12 @@ func (l *loader) syntaxErr(data []byte, err error) {
 		}
 	} else if m := syntaxLine.FindStringSubmatch(msg); m != nil {
 		e.Line, _ = strconv.Atoi(m[1])
-		e.Msg = "yaml: " + m[2]
+		e.Msg = capString("yaml: "+m[2], maxMsg)
 		if parserProblems[m[2]] {
 			e.Line++ // yaml.v3 prints parser (not scanner) lines 0-based
 		}
 	} else {
-		e.Msg = msg
+		e.Msg = capString(msg, maxMsg)
 	}
 	hintSyntax(data, e)
 	l.errs = append(l.errs, e)
@@ -124,7 +137,8 @@ var parserProblems = map[string]bool{
 func lineCol(data []byte, off int) (line, col int) {
 	before := data[:off]
 	line = bytes.Count(before, []byte("\n")) + 1
-	col = off - (bytes.LastIndexByte(before, '\n') + 1) + 1
+	// Columns count characters, as the YAML parser's do.
+	col = utf8.RuneCount(before[bytes.LastIndexByte(before, '\n')+1:]) + 1
 	return line, col
 }
 
@@ -158,7 +172,10 @@ func (l *loader) parse(data []byte) map[string]any {
 		l.errAt(top, nil, "empty spec")
 		return nil
 	}
-	v := l.value(nil, top, nil)
+	if !l.checkLimits(top) {
+		return nil
+	}
+	v := l.value(nil, top, nil, "")
 	m, ok := v.(map[string]any)
 	if !ok {
 		if top.Kind != yaml.AliasNode {
@@ -171,15 +188,17 @@ func (l *loader) parse(data []byte) map[string]any {
 
 // value converts n to a JSON-like value: map[string]any, []any, string,
 // int64, json.Number for floats, bool or nil.
-func (l *loader) value(key, n *yaml.Node, path []string) any {
-	p := strings.Join(path, pathSep)
+//
+// p is path joined with pathSep, built once per node (the path's depth is
+// at most MaxDepth).
+func (l *loader) value(key, n *yaml.Node, path []string, p string) any {
 	l.locs[p] = loc{key, n}
 	if n.Anchor != "" {
-		l.errAt(n, path, "anchors are not allowed (&%s)", n.Anchor)
+		l.errAt(n, path, "anchors are not allowed (&%s)", capString(n.Anchor, maxEcho))
 	}
 	switch n.Kind {
 	case yaml.AliasNode:
-		l.errAt(n, path, "aliases are not allowed (*%s)", n.Value)
+		l.errAt(n, path, "aliases are not allowed (*%s)", capString(n.Value, maxEcho))
 		if l.skip == nil {
 			l.skip = make(map[string]bool)
 		}
@@ -188,7 +207,8 @@ func (l *loader) value(key, n *yaml.Node, path []string) any {
 	case yaml.SequenceNode:
 		arr := make([]any, len(n.Content))
 		for i, c := range n.Content {
-			arr[i] = l.value(nil, c, appendPath(path, strconv.Itoa(i)))
+			elem := strconv.Itoa(i)
+			arr[i] = l.value(nil, c, appendPath(path, elem), childPath(p, elem))
 		}
 		return arr
 	case yaml.MappingNode:
@@ -207,7 +227,7 @@ func (l *loader) value(key, n *yaml.Node, path []string) any {
 				first = make(map[string]*yaml.Node, len(n.Content)/2)
 			}
 			first[k.Value] = k
-			m[k.Value] = l.value(k, v, appendPath(path, k.Value))
+			m[k.Value] = l.value(k, v, appendPath(path, k.Value), childPath(p, k.Value))
 		}
 		return m
 	}
@@ -219,7 +239,7 @@ func (l *loader) value(key, n *yaml.Node, path []string) any {
 func (l *loader) stringKey(k *yaml.Node, path []string) bool {
 	switch {
 	case k.Kind == yaml.AliasNode:
-		l.errAt(k, path, "aliases are not allowed (*%s)", k.Value)
+		l.errAt(k, path, "aliases are not allowed (*%s)", capString(k.Value, maxEcho))
 	case k.Kind != yaml.ScalarNode:
 		l.errAt(k, path, "keys must be strings (got %s)", show(k))
 	case k.ShortTag() == "!!merge":
@@ -228,11 +248,20 @@ func (l *loader) stringKey(k *yaml.Node, path []string) bool {
 		l.errAt(k, path, "keys must be strings (got %s)", show(k))
 	default:
 		if k.Anchor != "" {
-			l.errAt(k, path, "anchors are not allowed (&%s)", k.Anchor)
+			l.errAt(k, path, "anchors are not allowed (&%s)", capString(k.Anchor, maxEcho))
 		}
 		return true
 	}
 	return false
+}
+
+// childPath is strings.Join(append(path, elem), pathSep) given p, the
+// joined path.
+func childPath(p, elem string) string {
+	if p == "" {
+		return elem
+	}
+	return p + pathSep + elem
 }
 
 func appendPath(path []string, elem string) []string {
@@ -247,11 +276,23 @@ func scalar(n *yaml.Node) any {
 	case "!!null":
 		return nil
 	case "!!bool":
+		// The forms YAML 1.2 resolves to !!bool, without a decoder.
+		switch n.Value {
+		case "true", "True", "TRUE":
+			return true
+		case "false", "False", "FALSE":
+			return false
+		}
 		var b bool
 		if n.Decode(&b) == nil {
 			return b
 		}
 	case "!!int":
+		if plainDecimal(n.Value) {
+			if i, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
+				return i
+			}
+		}
 		var i int64
 		if n.Decode(&i) == nil {
 			return i
@@ -269,6 +310,23 @@ func scalar(n *yaml.Node) any {
 	return n.Value
 }
 
+// plainDecimal reports whether s is [-+]?(0|[1-9][0-9]*), a form every
+// base reads the same way, so strconv can parse it without a YAML decoder.
+func plainDecimal(s string) bool {
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		s = s[1:]
+	}
+	if s == "" || (s[0] == '0' && len(s) > 1) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // number keeps floats exact enough for the schema's comparisons; NaN has no
 // JSON form and stays a string.
 func number(f float64) any {
@@ -283,8 +341,10 @@ func number(f float64) any {
 	return jsonNumber(strconv.FormatFloat(f, 'g', -1, 64))
 }
 
-// show describes a node for "(got ...)" without ever printing anything that
-// looks like URL user information.
+// show describes a node for "(got ...)". Only booleans, numbers and null
+// are echoed (redacted and capped); a string or a value with a custom tag
+// (!x value) never is: a password pasted into the wrong field must not
+// reach a CI log.
 func show(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
@@ -297,25 +357,76 @@ func show(n *yaml.Node) string {
 	switch n.ShortTag() {
 	case "!!null":
 		return "null"
-	case "!!str":
-		// A string is never echoed: a password pasted into the wrong
-		// field must not reach a CI log.
+	case "!!bool", "!!int", "!!float":
+		// Only a value that is what its tag says (not !!int s3cr3t).
+		if _, isString := scalar(n).(string); !isString {
+			return capString(redact(n.Value), maxEcho)
+		}
+		return "a tagged value"
+	case "!!str", "!!binary", "!!timestamp":
 		return "a string"
 	}
-	return capValue(redact(n.Value))
+	return "a tagged value"
 }
 
-// quote quotes s for a message, redacted and shortened.
-func quote(s string) string {
-	s = redact(s)
-	return strconv.Quote(capValue(s))
+// describe is show without any echo: for values that may hold
+// credentials, such as proxy URLs.
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode, yaml.SequenceNode, yaml.AliasNode:
+		return show(n)
+	}
+	switch n.ShortTag() {
+	case "!!null":
+		return "null"
+	case "!!bool":
+		return "a boolean"
+	case "!!int":
+		return "an integer"
+	case "!!float":
+		return "a number"
+	case "!!str", "!!binary", "!!timestamp":
+		return "a string"
+	}
+	return "a tagged value"
 }
+
+// maxEcho caps every value echoed in a message, in bytes.
+const maxEcho = 64
+
+// capString shortens s to at most max bytes, on a character boundary,
+// ending in "..." when cut.
+func capString(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max - len("...")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
+
+// quote quotes s for a message, redacted and capped.
+func quote(s string) string {
+	return strconv.Quote(capString(redact(s), maxEcho))
+}
+
+// atSigns are '@' and what a reader may take for one, or what a URL parser
+// may decode into one: a password before any of them is hidden.
+var atSigns = []string{"@", "%40", "\uff20", "\ufe6b"}
 
 // redact hides where URL user information could be: everything up to the
-// last '@', or everything after "://".
+// last '@' (or look-alike, or %40), or everything after "://".
 func redact(s string) string {
-	if i := strings.LastIndexByte(s, '@'); i >= 0 {
-		return "***@" + s[i+1:]
+	end := -1
+	for _, at := range atSigns {
+		if i := strings.LastIndex(s, at); i >= 0 && i+len(at) > end {
+			end = i + len(at)
+		}
+	}
+	if end >= 0 {
+		return "***@" + s[end:]
 	}
 	if i := strings.Index(s, "://"); i >= 0 {
 		scheme := s[:i]

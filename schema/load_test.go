@@ -106,7 +106,7 @@ func TestLoadErrors(t *testing.T) {
 
 		// URLs.
 		{"url empty", head + "default:\n  http: {url: ''}\n", Options{}, []string{"f.yaml:4:15: default.http.url: must not be empty"}},
-		{"url not string", head + "default:\n  http: {url: 1080}\n", Options{}, []string{"f.yaml:4:15: default.http.url: must be a string (got 1080)"}},
+		{"url not string", head + "default:\n  http: {url: 1080}\n", Options{}, []string{"f.yaml:4:15: default.http.url: must be a string (got an integer)"}},
 		{"url no scheme", head + "default:\n  http: {url: 'proxy:1080'}\n", Options{}, []string{"f.yaml:4:15: default.http.url: proxy URL needs a scheme, like socks5h://host:port"}},
 		{"url bad scheme", head + "default:\n  http: {url: 'ftp://proxy:21'}\n", Options{}, []string{`f.yaml:4:15: default.http.url: unsupported proxy scheme (want http, https, socks4, socks4a, socks5 or socks5h)`}},
 		{"url no host", head + "default:\n  http: {url: 'socks5://:1080'}\n", Options{}, []string{"f.yaml:4:15: default.http.url: proxy URL needs a host"}},
@@ -126,11 +126,11 @@ func TestLoadErrors(t *testing.T) {
 		{"socks4a password", head + "default:\n  http: {url: 'SOCKS4A://${U}:${P}@proxy:1080'}\n", Options{}, []string{"f.yaml:4:15: default.http.url: socks4a takes a user id only, not a password"}},
 
 		// Exchange ids.
-		{"exchange id digit", head + "exchanges:\n  1inch: {}\n", Options{}, []string{`f.yaml:4:3: exchanges.1inch: exchange id must match ^[A-Za-z][A-Za-z0-9_]*$ (got "1inch")`}},
-		{"exchange id dash", head + "exchanges:\n  gate-io: {}\n", Options{}, []string{`f.yaml:4:3: exchanges.gate-io: exchange id must match ^[A-Za-z][A-Za-z0-9_]*$ (got "gate-io"); did you mean "gate_io"?`}},
+		{"exchange id digit", head + "exchanges:\n  1inch: {}\n", Options{}, []string{`f.yaml:4:3: exchanges.1inch: exchange id must match ^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)*$ (got "1inch")`}},
+		{"exchange id dash", head + "exchanges:\n  gate-io: {}\n", Options{}, []string{`f.yaml:4:3: exchanges.gate-io: exchange id must match ^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)*$ (got "gate-io"); did you mean "gate_io"?`}},
 		{"exchange ids among siblings", "exchanges:\n  1a: {}\n  b-c: {}\nversion: 1\nenabled: true\nlock: false\npackage: p\n", Options{}, []string{
-			`f.yaml:2:3: exchanges.1a: exchange id must match ^[A-Za-z][A-Za-z0-9_]*$ (got "1a")`,
-			`f.yaml:3:3: exchanges.b-c: exchange id must match ^[A-Za-z][A-Za-z0-9_]*$ (got "b-c"); did you mean "b_c"?`,
+			`f.yaml:2:3: exchanges.1a: exchange id must match ^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)*$ (got "1a")`,
+			`f.yaml:3:3: exchanges.b-c: exchange id must match ^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)*$ (got "b-c"); did you mean "b_c"?`,
 		}},
 		{"exchange id case duplicate", head + "exchanges:\n  binance: {}\n  kraken: {}\n  BINANCE: {}\n", Options{}, []string{`f.yaml:6:3: exchanges.BINANCE: exchange id "BINANCE" duplicates "binance" (first at line 4)`}},
 		{"exchange id exact duplicate", head + "exchanges:\n  binance: {}\n  binance: {}\n", Options{}, []string{`f.yaml:5:3: exchanges.binance: duplicate key "binance" (first at line 4)`}},

@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"errors"
+	"go/token"
 	"regexp"
 	"strings"
 )
@@ -31,5 +33,63 @@ func GoName(id string) string {
 // ReservedGoName reports whether the generated API already uses name.
 func ReservedGoName(name string) bool { return reservedGoNames[name] }
 
-// exchangeIDPattern is what an exchange id must match once lower-cased.
-var exchangeIDPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+// ExchangeIDPattern is the grammar of an exchange id once lower-cased:
+// words of lower-case letters and digits joined by single underscores,
+// starting with a letter. No id ends in "_" or holds "__", so the
+// environment overlay, which splits PREFIX<ID>__<FIELD> on "__", reads
+// every id back unambiguously.
+const ExchangeIDPattern = `^[a-z][a-z0-9]*(_[a-z0-9]+)*$`
+
+var exchangeIDPattern = regexp.MustCompile(ExchangeIDPattern)
+
+// ValidExchangeID reports whether id (already lower-cased) follows
+// ExchangeIDPattern.
+func ValidExchangeID(id string) bool { return exchangeIDPattern.MatchString(id) }
+
+// exchangeIDProblem says why a key that passed the schema's pattern is
+// still not a usable id, or "" when it is.
+func exchangeIDProblem(id string) string {
+	switch {
+	case strings.HasSuffix(id, "_"):
+		return "must not end in _: the environment overlay splits variable names on __, so the id could not be addressed"
+	case strings.Contains(id, "__"):
+		return "must not contain __: the environment overlay splits variable names on __, so the id could not be addressed"
+	}
+	return ""
+}
+
+// Errors of CheckPackageName.
+var (
+	ErrPackageNotIdentifier = errors.New("is not a Go identifier")
+	ErrPackageKeyword       = errors.New("is a Go keyword")
+	ErrPackageBlank         = errors.New("is the blank identifier, which cannot be imported")
+	ErrPackageMain          = errors.New("is reserved for commands, which cannot be imported")
+)
+
+// CheckPackageName reports why name cannot be the package name of a
+// generated file, or nil: it must be a Go identifier, not a keyword, not _
+// and not main. The spec's package key and the -package flag both use it.
+func CheckPackageName(name string) error {
+	switch {
+	case token.IsKeyword(name):
+		return ErrPackageKeyword
+	case !token.IsIdentifier(name):
+		return ErrPackageNotIdentifier
+	case name == "_":
+		return ErrPackageBlank
+	case name == "main":
+		return ErrPackageMain
+	}
+	return nil
+}
+
+// goKeywords lists Go's keywords, in token order.
+func goKeywords() []string {
+	var out []string
+	for t := token.BREAK; t <= token.VAR; t++ {
+		if t.IsKeyword() {
+			out = append(out, t.String())
+		}
+	}
+	return out
+}

@@ -257,18 +257,3 @@ func (l *loader) shownString(n *yaml.Node) (string, bool) {
 	return "", false
 }
 
-// maxShown caps a value echoed in an error.
-const maxShown = 64
-
-// capValue shortens s to at most maxShown bytes, cut at a character
-// boundary and marked with an ellipsis.
-func capValue(s string) string {
-	if len(s) <= maxShown {
-		return s
-	}
-	cut := maxShown - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}

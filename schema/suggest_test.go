@@ -171,10 +171,10 @@ func TestShownValues(t *testing.T) {
 		{"boolean field", head + "lock: 'no'\n", `f.yaml:3:7: lock: must be a boolean (got a string)`},
 		{"integer field", head + "default:\n  http: {url: 'socks5h://h:1', timeout_seconds: 'ten'}\n", `f.yaml:4:49: default.http.timeout_seconds: must be an integer (got a string)`},
 		{"integer", head + "default:\n  http: {url: 'socks5h://h:1', timeout_seconds: 301}\n", "f.yaml:4:49: default.http.timeout_seconds: must be <= 300 (got 301)"},
-		{"capped", head + "package: " + long + "\n", `f.yaml:3:10: package: must match ^[a-z_][a-z0-9_]*$ (got "` + strings.Repeat("x", 61) + `…")`},
-		{"capped number", head + "lock: " + strings.Repeat("9", 100) + "\n", "f.yaml:3:7: lock: must be a boolean (got " + strings.Repeat("9", 61) + "…)"},
+		{"capped", head + "package: " + long + "\n", `f.yaml:3:10: package: must match ^[a-z_][a-z0-9_]*$ (got "` + strings.Repeat("x", 61) + `...")`},
+		{"capped number", head + "lock: " + strings.Repeat("9", 100) + "\n", "f.yaml:3:7: lock: must be a boolean (got " + strings.Repeat("9", 61) + "...)"},
 		{"exchange key in a field", head + "exchanges:\n  bin-ance: {}\n", `(got "bin-ance")`},
-		{"url never", head + "default:\n  http: {url: 1080}\n", "f.yaml:4:15: default.http.url: must be a string (got 1080)"},
+		{"url never", head + "default:\n  http: {url: 1080}\n", "f.yaml:4:15: default.http.url: must be a string (got an integer)"},
 		{"url string never", head + "default:\n  http: {url: 'socks5h://h:1', direct: 'hunter2'}\n", `f.yaml:4:40: default.http.direct: must be a boolean (got a string)`},
 		{"transport never", head + "default:\n  http: 'hunter2'\n", "f.yaml:4:9: default.http: must be a mapping (got a string)"},
 	}
@@ -186,8 +186,8 @@ func TestShownValues(t *testing.T) {
 			}
 		})
 	}
-	if got := capValue(strings.Repeat("é", 40)); len(got) > maxShown || !strings.HasSuffix(got, "…") || !strings.HasPrefix(got, "ééé") {
-		t.Errorf("capValue cut a character: %q (%d bytes)", got, len(got))
+	if got := capString(strings.Repeat("é", 40), maxEcho); len(got) > maxEcho || !strings.HasSuffix(got, "...") || !strings.HasPrefix(got, "ééé") {
+		t.Errorf("capString cut a character: %q (%d bytes)", got, len(got))
 	}
 }
 

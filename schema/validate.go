@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -62,6 +63,10 @@ func (l *loader) schemaErr(ve *jsonschema.ValidationError) {
 		// with propertyNames.
 		p := []string{"exchanges", k.Property}
 		at := l.locs[strings.Join(p, pathSep)]
+		if why := exchangeIDProblem(k.Property); why != "" {
+			l.errAt(at.key, p, "exchange id %s %s%s", quote(k.Property), why, suggestID(k.Property))
+			return
+		}
 		l.errAt(at.key, p, "exchange id must match %s (got %s)%s", ExchangeKeyPattern, quote(k.Property), suggestID(k.Property))
 		return
 	}
@@ -92,33 +97,35 @@ func (l *loader) schemaErr(ve *jsonschema.ValidationError) {
 		for i, w := range k.Want {
 			want[i] = typeName(w)
 		}
-		l.errAt(at.val, path, "must be %s (got %s)", strings.Join(want, " or "), l.got(at.val))
+		l.errAt(at.val, path, "must be %s (got %s)", strings.Join(want, " or "), l.got(path, at.val))
 	case *kind.Enum:
 		if len(k.Want) == 1 {
-			l.errAt(at.val, path, "must be %s (got %s)", display(k.Want[0]), l.got(at.val))
+			l.errAt(at.val, path, "must be %s (got %s)", display(k.Want[0]), l.got(path, at.val))
 			break
 		}
 		want := make([]string, len(k.Want))
 		for i, w := range k.Want {
 			want[i] = display(w)
 		}
-		l.errAt(at.val, path, "must be one of %s (got %s)", strings.Join(want, ", "), l.got(at.val))
+		l.errAt(at.val, path, "must be one of %s (got %s)", strings.Join(want, ", "), l.got(path, at.val))
 	case *kind.Const:
-		l.errAt(at.val, path, "must be %s (got %s)", display(k.Want), l.got(at.val))
+		l.errAt(at.val, path, "must be %s (got %s)", display(k.Want), l.got(path, at.val))
 	case *kind.Minimum:
-		l.errAt(at.val, path, "must be >= %s (got %s)", ratString(k.Want), l.got(at.val))
+		l.errAt(at.val, path, "must be >= %s (got %s)", ratString(k.Want), l.got(path, at.val))
 	case *kind.Maximum:
-		l.errAt(at.val, path, "must be <= %s (got %s)", ratString(k.Want), l.got(at.val))
+		l.errAt(at.val, path, "must be <= %s (got %s)", ratString(k.Want), l.got(path, at.val))
 	case *kind.MinLength:
 		if k.Want == 1 {
 			l.errAt(at.val, path, "must not be empty")
 			break
 		}
 		l.errAt(at.val, path, "must be at least %d characters long", k.Want)
+	case *kind.MaxProperties:
+		l.errAt(at.val, path, "at most %d entries are supported (got %d)", k.Want, k.Got)
 	case *kind.MaxLength:
 		l.errAt(at.val, path, "must be at most %d characters long", k.Want)
 	case *kind.Pattern:
-		l.errAt(at.val, path, "must match %s (got %s)", k.Want, l.got(at.val))
+		l.errAt(at.val, path, "must match %s (got %s)", k.Want, l.got(path, at.val))
 	default:
 		// Not used by the schema today; name the keyword, never the value.
 		l.errAt(at.val, path, "fails the schema's %s rule", strings.Join(ve.ErrorKind.KeywordPath(), "/"))
@@ -135,15 +142,23 @@ func (l *loader) skipped(path []string) bool {
 	return false
 }
 
-func (l *loader) got(n *yaml.Node) string {
+// got describes the value at path for "(got ...)": proxy URLs are never
+// echoed, whatever their type.
+func (l *loader) got(path []string, n *yaml.Node) string {
 	if n == nil {
 		return "nothing"
+	}
+	if len(path) > 0 && noEcho[path[len(path)-1]] {
+		return describe(n)
 	}
 	if s, ok := l.shownString(n); ok {
 		return s
 	}
 	return show(n)
 }
+
+// noEcho are the keys whose values may hold credentials.
+var noEcho = map[string]bool{"url": true, "urls": true, "user": true, "password": true}
 
 func typeName(t string) string {
 	switch t {
@@ -179,6 +194,12 @@ func ratString(r *big.Rat) string {
 // once lower-cased.
 func (l *loader) checkSemantics(root map[string]any) {
 	l.checkInteger([]string{"version"})
+	if name, ok := root["package"].(string); ok {
+		// The schema's pattern reports a name that is no identifier.
+		if err := CheckPackageName(name); err != nil && !errors.Is(err, ErrPackageNotIdentifier) {
+			l.errAt(l.locs["package"].val, []string{"package"}, "%s %v", quote(name), err)
+		}
+	}
 	if d, ok := root["default"].(map[string]any); ok {
 		l.checkTransports(d, []string{"default"})
 	}
@@ -204,7 +225,7 @@ func (l *loader) checkSemantics(root map[string]any) {
 				continue
 			}
 			seen[id] = k
-			if !exchangeIDPattern.MatchString(id) {
+			if !ValidExchangeID(id) {
 				continue // reported by the schema
 			}
 			name := GoName(id)
@@ -255,11 +276,15 @@ func (l *loader) checkProxy(pc map[string]any, path []string) {
 		var ue *runtime.URLError
 		msg := "invalid proxy URL"
 		if errors.As(err, &ue) {
-			msg = ue.Reason
+			// The reason may quote part of the URL; never echo it.
+			msg = capString(quoted.ReplaceAllString(ue.Reason, ""), maxMsg)
 		}
 		l.errAt(l.locs[strings.Join(up, pathSep)].val, up, "%s", msg)
 	}
 }
+
+// quoted matches a Go-quoted string and the space before it.
+var quoted = regexp.MustCompile(` ?"(?:[^"\\]|\\.)*"`)
 
 // checkInteger rejects a float such as 5.0 where the schema accepts it as
 // an integer.

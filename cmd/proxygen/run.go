@@ -5,12 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"go/scanner"
 	"go/token"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime/debug"
 	"strings"
 
@@ -148,8 +148,9 @@ func (g genFlags) recorded() []string {
 	return out
 }
 
-// isPackageName reports whether s can name a Go package.
-func isPackageName(s string) bool { return token.IsIdentifier(s) && s != "_" }
+// isPackageName reports whether s can name a generated package (the
+// spec's and the -package flag's one rule).
+func isPackageName(s string) bool { return schema.CheckPackageName(s) == nil }
 
 // defaultOut is -out under go generate: the spec's name with its extension
 // replaced by _proxygen.go, in the spec's folder.
@@ -254,8 +255,11 @@ func (c *cli) generate(args []string, check bool) int {
 		return c.usageErr(fmt.Sprintf("%s: unexpected argument %q", name, set.Arg(0)))
 	case g.spec == "" || g.out == "":
 		return c.usageErr(name + " needs -spec and -out (-out is optional under go generate)")
-	case g.pkg != "" && !isPackageName(g.pkg):
-		return c.usageErr(fmt.Sprintf("-package %q is not a Go package name", g.pkg))
+	}
+	if g.pkg != "" {
+		if err := schema.CheckPackageName(g.pkg); err != nil {
+			return c.usageErr(fmt.Sprintf("-package %q %v", g.pkg, err))
+		}
 	}
 	if check {
 		if code := c.reuseFlags(set, &g); code != exitOK {
@@ -284,10 +288,10 @@ func (c *cli) generate(args []string, check bool) int {
 		if bytes.Equal(old, src) {
 			return exitOK
 		}
-		if g.inline {
-			// The diff goes to CI logs: literal credentials never do.
-			old, src = redactCredentials(old), redactCredentials(src)
-		}
+		// The diff goes to CI logs: literal credentials never do, with
+		// or without -allow-inline-credentials (the file on disk may
+		// predate a move to ${VAR} references).
+		old, src = redactCredentials(old), redactCredentials(src)
 		if d := udiff.Diff(g.out, old, g.out+" (from "+g.spec+")", src); d != "" {
 			fmt.Fprint(c.stdout, d)
 		} else {
@@ -490,11 +494,66 @@ func version() string {
 	return "(devel)"
 }
 
-// credentialLine matches a generated Proxy literal's User or Password field
-// (Password: runtime.NewSecret("...")).
-var credentialLine = regexp.MustCompile(`(?m)^(\s*(?:User|Password):\s*(?:\w+\.NewSecret\()?)"(?:[^"\\]|\\.)*"`)
-
-// redactCredentials hides the literal credentials of a generated file.
+// redactCredentials replaces every string or character literal in the
+// value of a User: or Password: key (a generated Proxy literal's fields)
+// with "***", whatever its form: interpreted "..." or raw `...` (even
+// across lines), concatenated, or in parentheses. It reads the file as Go
+// tokens, so spacing, comments and hand edits do not hide a literal; a file
+// that is not valid Go is still scanned token by token.
 func redactCredentials(src []byte) []byte {
-	return credentialLine.ReplaceAll(src, []byte(`$1"***"`))
+	fset := token.NewFileSet()
+	file := fset.AddFile("", fset.Base(), len(src))
+	var s scanner.Scanner
+	s.Init(file, src, func(token.Position, string) {}, 0)
+	var out bytes.Buffer
+	last := 0
+	key := false     // the previous token is User or Password
+	inValue := false // between the key's colon and the end of its value
+	depth := 0
+	for {
+		pos, tok, lit := s.Scan()
+		if tok == token.EOF {
+			break
+		}
+		wasKey := key
+		key = tok == token.IDENT && (lit == "User" || lit == "Password")
+		switch {
+		case wasKey && tok == token.COLON:
+			inValue, depth = true, 0
+		case !inValue:
+		case tok == token.STRING || tok == token.CHAR:
+			off := file.Offset(pos)
+			out.Write(src[last:off])
+			out.WriteString(`"***"`)
+			last = literalEnd(src, off)
+		case tok == token.LPAREN || tok == token.LBRACK || tok == token.LBRACE:
+			depth++
+		case tok == token.RPAREN || tok == token.RBRACK || tok == token.RBRACE:
+			depth--
+			inValue = depth >= 0
+		case depth == 0 && (tok == token.COMMA || tok == token.SEMICOLON):
+			inValue = false
+		}
+	}
+	out.Write(src[last:])
+	return out.Bytes()
+}
+
+// literalEnd returns the offset just past the string or character literal
+// starting at src[off]; an unterminated literal ends at its line's end (a
+// raw string: at the end of src).
+func literalEnd(src []byte, off int) int {
+	q := src[off]
+	for i := off + 1; i < len(src); i++ {
+		switch c := src[i]; {
+		case c == q:
+			return i + 1
+		case q == '`':
+		case c == '\\':
+			i++
+		case c == '\n':
+			return i
+		}
+	}
+	return len(src)
 }
