@@ -76,7 +76,7 @@ func TestLoadErrors(t *testing.T) {
 		{"enabled string", "version: 1\nenabled: \"yes\"\n", Options{}, []string{`f.yaml:2:10: enabled: must be a boolean (got a string)`}},
 		{"enabled null", "version: 1\nenabled:\n", Options{}, []string{"f.yaml:2:9: enabled: must be a boolean (got null)"}},
 		{"package pattern", head + "package: My-Pkg\n", Options{}, []string{`f.yaml:3:10: package: must match ^[a-z_][a-z0-9_]*$ (got "My-Pkg")`}},
-		{"env_prefix pattern", head + "env_prefix: 'A B'\n", Options{}, []string{`f.yaml:3:13: env_prefix: must match ^[A-Za-z_][A-Za-z0-9_]*$ (got "A B")`}},
+		{"env_prefix pattern", head + "env_prefix: 'A B'\n", Options{}, []string{`f.yaml:3:13: env_prefix: must match ^[A-Za-z][A-Za-z0-9_]*_$ (got "A B")`}},
 		{"lock not bool", head + "lock: 1\n", Options{}, []string{"f.yaml:3:7: lock: must be a boolean (got 1)"}},
 		{"default not mapping", head + "default: []\n", Options{}, []string{"f.yaml:3:10: default: must be a mapping (got a list)"}},
 

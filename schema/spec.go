@@ -15,7 +15,7 @@ type Spec struct {
 	Version   int                    `json:"version" jsonschema:"enum=1,description=Spec format version; must be 1."`
 	Package   string                 `json:"package,omitempty" jsonschema:"pattern=^[a-z_][a-z0-9_]*$,description=Go package name of the generated file: not a Go keyword nor _ nor main (the -package flag overrides it and follows the same rule)."`
 	Enabled   *bool                  `json:"enabled" jsonschema:"description=false sends every exchange direct: a compiled-in kill switch."`
-	EnvPrefix string                 `json:"env_prefix,omitempty" jsonschema:"pattern=^[A-Za-z_][A-Za-z0-9_]*$,description=Prefix of the run-time environment overlay; default CRYPTOFEED_PROXY_."`
+	EnvPrefix string                 `json:"env_prefix,omitempty" jsonschema:"minLength=3,pattern=^[A-Za-z][A-Za-z0-9_]*_$,description=Prefix of the run-time environment overlay (letters, digits and _; starts with a letter, ends in _, at least 3 characters, so it cannot claim PATH or PWD); default CRYPTOFEED_PROXY_."`
 	Lock      bool                   `json:"lock,omitempty" jsonschema:"description=true ignores the environment overlay entirely (locked-down builds)."`
 	Default   *Transports            `json:"default,omitempty" jsonschema:"description=Routes for every exchange without an override."`
 	Exchanges map[string]*Transports `json:"exchanges,omitempty" jsonschema:"description=Per-exchange overrides keyed by exchange id: words of letters and digits joined by single _ (case-insensitive; normalised to lower case; no trailing _ and no __ as the environment overlay splits on __)."`

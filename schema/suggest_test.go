@@ -167,7 +167,7 @@ func TestShownValues(t *testing.T) {
 	long := strings.Repeat("x", 70) + "-"
 	tests := []struct{ name, src, want string }{
 		{"package", head + "package: My-Pkg\n", `f.yaml:3:10: package: must match ^[a-z_][a-z0-9_]*$ (got "My-Pkg")`},
-		{"env_prefix", head + "env_prefix: 'A B'\n", `f.yaml:3:13: env_prefix: must match ^[A-Za-z_][A-Za-z0-9_]*$ (got "A B")`},
+		{"env_prefix", head + "env_prefix: 'A B'\n", `f.yaml:3:13: env_prefix: must match ^[A-Za-z][A-Za-z0-9_]*_$ (got "A B")`},
 		{"boolean field", head + "lock: 'no'\n", `f.yaml:3:7: lock: must be a boolean (got a string)`},
 		{"integer field", head + "default:\n  http: {url: 'socks5h://h:1', timeout_seconds: 'ten'}\n", `f.yaml:4:49: default.http.timeout_seconds: must be an integer (got a string)`},
 		{"integer", head + "default:\n  http: {url: 'socks5h://h:1', timeout_seconds: 301}\n", "f.yaml:4:49: default.http.timeout_seconds: must be <= 300 (got 301)"},
