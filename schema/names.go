@@ -2,8 +2,8 @@ package schema
 
 import (
 	"errors"
+	"github.com/proxygen-go/proxygen/runtime"
 	"go/token"
-	"regexp"
 	"strings"
 )
 
@@ -40,11 +40,10 @@ func ReservedGoName(name string) bool { return reservedGoNames[name] }
 // every id back unambiguously.
 const ExchangeIDPattern = `^[a-z][a-z0-9]*(_[a-z0-9]+)*$`
 
-var exchangeIDPattern = regexp.MustCompile(ExchangeIDPattern)
-
 // ValidExchangeID reports whether id (already lower-cased) follows
-// ExchangeIDPattern.
-func ValidExchangeID(id string) bool { return exchangeIDPattern.MatchString(id) }
+// ExchangeIDPattern. It is the runtime's rule (runtime.ValidExchangeID), so
+// the spec, the env overlay and generated code accept the same ids.
+func ValidExchangeID(id string) bool { return runtime.ValidExchangeID(id) }
 
 // exchangeIDProblem says why a key that passed the schema's pattern is
 // still not a usable id, or "" when it is.

@@ -10,6 +10,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -389,6 +390,16 @@ func TestSec13_BadBytePosition(t *testing.T) {
 		got := loadErrs(t, c.src, Options{})
 		if len(got) != 1 || got[0] != c.want {
 			t.Errorf("%q: %q, want %q", c.src, got, c.want)
+		}
+	}
+}
+
+// Item 9: the pattern the JSON Schema and docs show is the runtime's rule.
+func TestSec09_PatternIsRuntimeRule(t *testing.T) {
+	re := regexp.MustCompile(ExchangeIDPattern)
+	for _, id := range []string{"a", "ab", "a1", "a_b", "a_1_b", "a_", "a__b", "_a", "1a", "A", "a-b", "a_b_", "binance_futures", "x9_y9"} {
+		if re.MatchString(id) != ValidExchangeID(id) {
+			t.Errorf("%q: pattern %v, rule %v", id, re.MatchString(id), ValidExchangeID(id))
 		}
 	}
 }

@@ -215,7 +215,7 @@ func suggestID(id string) string {
 		return !('a' <= r && r <= 'z' || '0' <= r && r <= '9')
 	})
 	s := strings.Join(words, "_")
-	if s == "" || s == id || !exchangeIDPattern.MatchString(s) {
+	if s == "" || s == id || !ValidExchangeID(s) {
 		return ""
 	}
 	return "; did you mean " + quote(s) + "?"
