@@ -201,6 +201,14 @@ func (sw *Switch) AcceptedTotal() int {
 	return n
 }
 
+// Holding returns how many blackholed connections are still open (the
+// client has not closed them).
+func (sw *Switch) Holding() int {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	return len(sw.held)
+}
+
 // Tunnels returns how many tunnels were served (in Answer mode).
 func (sw *Switch) Tunnels() int { return sw.srv.Tunnels() }
 
