@@ -113,6 +113,10 @@ func (p *Pool) Order(target string) (members []*Proxy, usable int) {
 	return out, u
 }
 
+// budgetSlack is how far an attempt may overrun the dial's budget before
+// the budget gets a context of its own.
+const budgetSlack = 10 * time.Millisecond
+
 // attemptResult is one finished attempt.
 type attemptResult struct {
 	i         int // member index
@@ -129,7 +133,7 @@ type attemptResult struct {
 type dialState struct {
 	p         *Pool
 	ctx       context.Context // the caller's (after DialStart)
-	budget    context.Context
+	deadline  time.Time       // the budget's end
 	network   string
 	addr      string
 	attempts  []error
@@ -156,9 +160,7 @@ func (p *Pool) DialContext(ctx context.Context, network, addr string) (net.Conn,
 		p.done(ctx, start, addr, "", 0, 0, err)
 		return nil, err
 	}
-	budget, cancel := context.WithTimeout(ctx, p.policy.Timeout)
-	defer cancel()
-	s := dialState{p: p, ctx: ctx, budget: budget, network: network, addr: addr}
+	s := dialState{p: p, ctx: ctx, deadline: time.Now().Add(p.policy.Timeout), network: network, addr: addr}
 	var c net.Conn
 	var winner int
 	if p.policy.HedgeAfter > 0 && n > 1 {
@@ -199,7 +201,18 @@ func (s *dialState) sequential(ord []uint8) (net.Conn, int) {
 			s.failovers++
 		}
 		s.n++
-		r := s.attempt(int(i), s.budget, s.n, false)
+		// The member's copy bounds the attempt to AttemptTimeout; the
+		// budget needs a context of its own only when clearly less is left
+		// (the first attempt may overrun the budget by the few
+		// microseconds the dial spent before it).
+		actx, cancel := s.ctx, context.CancelFunc(nil)
+		if time.Until(s.deadline)+budgetSlack < s.p.policy.AttemptTimeout {
+			actx, cancel = context.WithDeadline(s.ctx, s.deadline)
+		}
+		r := s.p.attempt(actx, int(i), s.network, s.addr, s.deadline, s.n, false)
+		if cancel != nil {
+			cancel()
+		}
 		if s.settle(r, false) {
 			return r.conn, r.i
 		}
@@ -209,19 +222,21 @@ func (s *dialState) sequential(ord []uint8) (net.Conn, int) {
 
 // stopped reports whether the dial must not start another attempt: the
 // caller cancelled or the budget ran out.
-func (s *dialState) stopped() bool { return s.budget.Err() != nil }
+func (s *dialState) stopped() bool {
+	return s.ctx.Err() != nil || !time.Now().Before(s.deadline)
+}
 
 // attempt runs one member's set-up, bounded by the member's copy's Timeout
 // (AttemptTimeout) and ctx.
-func (s *dialState) attempt(i int, ctx context.Context, n int, hedge bool) attemptResult {
-	m := &s.p.members[i]
-	trial := m.h.claimTrial(s.p.health.now())
+func (p *Pool) attempt(ctx context.Context, i int, network, addr string, deadline time.Time, n int, hedge bool) attemptResult {
+	m := &p.members[i]
+	trial := m.h.claimTrial(p.health.now())
 	t0 := time.Now()
-	c, err := s.p.d.dialProxy(ctx, m.proxy, s.network, s.addr)
+	c, err := p.d.dialProxy(ctx, m.proxy, network, addr)
 	r := attemptResult{i: i, conn: c, handshake: time.Since(t0), trial: trial, hedge: hedge, n: n}
 	if err != nil {
-		at := s.p.policy.AttemptTimeout
-		if dl, ok := s.budget.Deadline(); ok && dl.Sub(t0) < at-at/10 {
+		at := p.policy.AttemptTimeout
+		if deadline.Sub(t0) < at-at/10 {
 			r.short = true
 		}
 	}
@@ -310,8 +325,11 @@ func proxySide(scheme Scheme, e *ProxyError) bool {
 // once. The first tunnel wins; the others are cancelled, closed if they
 // opened, and not counted. It returns only when every attempt has ended.
 func (s *dialState) hedged(ord []uint8) (net.Conn, int) {
-	actx, cancel := context.WithCancel(s.budget)
+	bctx, bcancel := context.WithDeadline(s.ctx, s.deadline)
+	defer bcancel()
+	actx, cancel := context.WithCancel(bctx)
 	defer cancel()
+	p, network, addr, deadline := s.p, s.network, s.addr, s.deadline
 	results := make(chan attemptResult, len(ord))
 	next, inflight := 0, 0
 	launch := func(hedge bool) {
@@ -320,14 +338,14 @@ func (s *dialState) hedged(ord []uint8) (net.Conn, int) {
 		inflight++
 		s.n++
 		n := s.n
-		go func() { results <- s.attempt(i, actx, n, hedge) }()
+		go func() { results <- p.attempt(actx, i, network, addr, deadline, n, hedge) }()
 	}
 	timer := time.NewTimer(s.p.policy.HedgeAfter)
 	defer timer.Stop()
 	launch(false)
 	var won net.Conn
 	winner := -1
-	bdone := s.budget.Done()
+	bdone := bctx.Done()
 	for inflight > 0 {
 		select {
 		case r := <-results:

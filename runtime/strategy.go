@@ -88,7 +88,15 @@ func rotate(ord *[MaxPoolMembers]uint8, n, start int, mask uint64) int {
 // member moves only the targets it had.
 func (p *Pool) sticky(ord *[MaxPoolMembers]uint8, target string, mask uint64) int {
 	th := hashString(target)
+	if len(p.members) <= 8 { // a small scratch array is cheaper to clear
+		var score [8]uint64
+		return p.stickyInto(ord, th, mask, score[:])
+	}
 	var score [MaxPoolMembers]uint64
+	return p.stickyInto(ord, th, mask, score[:])
+}
+
+func (p *Pool) stickyInto(ord *[MaxPoolMembers]uint8, th, mask uint64, score []uint64) int {
 	k := 0
 	for i := range p.members {
 		if mask&(1<<uint(i)) == 0 {
@@ -149,8 +157,19 @@ func (p *Pool) fastest(ord *[MaxPoolMembers]uint8, mask uint64) int {
 	}
 	ord[k] = uint8(fav)
 	k++
-	start := k
+	if len(ms) <= 8 {
+		var val [8]int64
+		return p.byAverage(ord, k, fav, mask, val[:])
+	}
 	var val [MaxPoolMembers]int64
+	return p.byAverage(ord, k, fav, mask, val[:])
+}
+
+// byAverage appends the measured usable members but fav to ord[k:], by
+// moving average, fastest first.
+func (p *Pool) byAverage(ord *[MaxPoolMembers]uint8, k, fav int, mask uint64, val []int64) int {
+	ms := p.members
+	start := k
 	for i := range ms {
 		if i == fav || mask&(1<<uint(i)) == 0 {
 			continue
