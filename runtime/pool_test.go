@@ -883,3 +883,30 @@ func TestProber(t *testing.T) {
 }
 
 func goroutineCount() int { return goruntime.NumGoroutine() }
+
+// TestPoolHedgingFailsOverAtOnce: with hedging on, a member that fails
+// fast hands over at once, without waiting for hedge_after.
+func TestPoolHedgingFailsOverAtOnce(t *testing.T) {
+	echo := newEcho(t, "127.0.0.1:0")
+	target := "127.0.0.1:" + echo.port()
+	sws, ps := switches(t, 3)
+	sws[0].Set(proxytest.Refuse)
+	rec := &recorder{}
+	p := newPool(t, ps, runtime.PoolPolicy{HedgeAfter: 2 * time.Second}, poolOpts{obs: rec})
+	start := time.Now()
+	dialOK(t, p, target)
+	if el := time.Since(start); el > time.Second {
+		t.Fatalf("dial took %v, want well under hedge_after", el)
+	}
+	if fmt.Sprint(tunnels(sws)) != "[0 1 0]" {
+		t.Fatalf("tunnels %v", tunnels(sws))
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if d := rec.dones[0]; d.Attempts != 2 || d.Failovers != 1 || d.Err != nil {
+		t.Fatalf("dial done %+v, want 2 attempts and 1 failover", d)
+	}
+	if a := rec.attempts; len(a) != 2 || a[0].Hedge || a[1].Hedge || !a[0].Counted || a[0].Stage != runtime.StageConnect {
+		t.Fatalf("attempts %+v", a)
+	}
+}
