@@ -230,7 +230,10 @@ func (s *dialState) stopped() bool {
 // (AttemptTimeout) and ctx.
 func (p *Pool) attempt(ctx context.Context, i int, network, addr string, deadline time.Time, n int, hedge bool) attemptResult {
 	m := &p.members[i]
-	trial := m.h.claimTrial(p.health.now())
+	trial := false
+	if m.h.until.Load() != 0 { // no clock read for a member that is up
+		trial = m.h.claimTrial(p.health.now())
+	}
 	t0 := time.Now()
 	c, err := p.d.dialProxy(ctx, m.proxy, network, addr)
 	r := attemptResult{i: i, conn: c, handshake: time.Since(t0), trial: trial, hedge: hedge, n: n}
@@ -350,8 +353,8 @@ func (s *dialState) hedged(ord []uint8) (net.Conn, int) {
 		select {
 		case r := <-results:
 			inflight--
-			if won != nil {
-				s.lose(r)
+			if won != nil || r.err == nil && s.ctx.Err() != nil {
+				s.lose(r) // a loser, or a tunnel the caller no longer wants
 				continue
 			}
 			if s.settle(r, false) {
