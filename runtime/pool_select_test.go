@@ -162,3 +162,63 @@ func BenchmarkPoolSelect(b *testing.B) {
 		})
 	}
 }
+
+func TestProbeJitter(t *testing.T) {
+	d := 30 * time.Second
+	lo, hi := d, d
+	for range 2000 {
+		j := jitter(d)
+		if j < d-d/10 || j > d+d/10 {
+			t.Fatalf("jitter(%v) = %v, outside +-10%%", d, j)
+		}
+		lo, hi = min(lo, j), max(hi, j)
+	}
+	if hi-lo < d/10 {
+		t.Fatalf("jitter spread only %v..%v", lo, hi)
+	}
+}
+
+// TestOrderEjected checks the order with some members ejected: the usable
+// ones first in strategy order, then (try_ejected) the ejected ones, the
+// soonest to return first; fail_fast leaves the ejected ones out.
+func TestOrderEjected(t *testing.T) {
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := func() time.Time { return clock }
+	for _, mode := range []AllDown{TryEjected, FailFast} {
+		h := NewHealthRegistry(nil, now)
+		var ms []*Proxy
+		for i := range 5 {
+			ms = append(ms, &Proxy{Scheme: HTTP, Host: "127.0.0.1", Port: uint16(8000 + i)})
+		}
+		p, err := NewPool(PoolConfig{Members: ms, Health: h, Policy: PoolPolicy{WhenAllDown: mode, Eject: EjectPolicy{AfterFailures: 1, Duration: 10 * time.Second, MaxDuration: time.Hour}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eject := func(i int, times int) {
+			for range times {
+				if u := p.members[i].h.until.Load(); u != 0 {
+					clock = time.Unix(0, u)
+					p.members[i].h.failure(p.policy.Eject, p.members[i].h.claimTrial(clock))
+				} else {
+					p.members[i].h.failure(p.policy.Eject, false)
+				}
+			}
+		}
+		start := clock
+		eject(3, 3) // 10s, 20s, 40s: back at +70s
+		clock = start
+		eject(1, 1) // back at +10s
+		clock = start.Add(time.Second)
+		eject(0, 1) // back at +11s
+		clock = start.Add(2 * time.Second)
+		var ord [MaxPoolMembers]uint8
+		n, usable := p.order(&ord, "x:1")
+		want := "[2 4 1 0 3]"
+		if mode == FailFast {
+			want = "[2 4]"
+		}
+		if got := fmt.Sprint(ord[:n]); got != want || usable != 2 {
+			t.Fatalf("%s: order %s (%d usable), want %s (2 usable)", mode, got, usable, want)
+		}
+	}
+}

@@ -67,6 +67,17 @@ func (p *Pool) order(ord *[MaxPoolMembers]uint8, target string) (n, usable int) 
 
 // rotate lists the usable members starting at start, wrapping.
 func rotate(ord *[MaxPoolMembers]uint8, n, start int, mask uint64) int {
+	if mask == 1<<uint(n)-1 || n == 64 && mask == ^uint64(0) {
+		// All usable (the common case): no test per member.
+		for k := range n {
+			ord[k] = uint8(start)
+			start++
+			if start == n {
+				start = 0
+			}
+		}
+		return n
+	}
 	k := 0
 	i := start
 	for range n {
