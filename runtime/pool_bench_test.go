@@ -101,4 +101,19 @@ func BenchmarkPoolDial(b *testing.B) {
 		}
 		benchDial(b, p.DialContext, target)
 	})
+	hole := benchSwitch(b)
+	hole.Set(proxytest.Blackhole)
+	// First member blackholed: with hedge_after 20ms a dial costs about
+	// 20ms plus a healthy dial; without hedging, the attempt timeout
+	// (here 100ms).
+	b.Run("first_blackholed_hedge_20ms", func(b *testing.B) {
+		p := pool(b, []*runtime.Proxy{hole.Proxy(runtime.SOCKS5H), healthy.Proxy(runtime.SOCKS5H)},
+			runtime.PoolPolicy{AttemptTimeout: time.Second, HedgeAfter: 20 * time.Millisecond, Eject: runtime.EjectPolicy{AfterFailures: 1 << 30}})
+		benchDial(b, p.DialContext, target)
+	})
+	b.Run("first_blackholed_attempt_100ms", func(b *testing.B) {
+		p := pool(b, []*runtime.Proxy{hole.Proxy(runtime.SOCKS5H), healthy.Proxy(runtime.SOCKS5H)},
+			runtime.PoolPolicy{AttemptTimeout: 100 * time.Millisecond, Eject: runtime.EjectPolicy{AfterFailures: 1 << 30}})
+		benchDial(b, p.DialContext, target)
+	})
 }
