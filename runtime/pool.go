@@ -157,7 +157,8 @@ type PoolPolicy struct {
 	// Timeout bounds the whole dial, every attempt and hedge included;
 	// zero means DefaultTimeout.
 	Timeout time.Duration
-	// AttemptTimeout bounds one member's attempt; zero means Timeout.
+	// AttemptTimeout bounds one member's attempt; zero means Timeout. It
+	// may not exceed Timeout.
 	AttemptTimeout time.Duration
 	// HedgeAfter, when positive, starts the next member while the current
 	// attempt is still in its handshake after this long; the first tunnel
@@ -174,7 +175,7 @@ func (p PoolPolicy) withDefaults() PoolPolicy {
 	if p.Timeout <= 0 {
 		p.Timeout = DefaultTimeout
 	}
-	if p.AttemptTimeout <= 0 || p.AttemptTimeout > p.Timeout {
+	if p.AttemptTimeout <= 0 {
 		p.AttemptTimeout = p.Timeout
 	}
 	p.Eject = p.Eject.withDefaults()
@@ -198,6 +199,8 @@ func (p PoolPolicy) check() error {
 		return errors.New("unknown strategy " + p.Strategy.String())
 	case p.WhenAllDown > FailFast:
 		return errors.New("unknown when_all_down " + p.WhenAllDown.String())
+	case p.AttemptTimeout > p.Timeout:
+		return errors.New("attempt timeout above the dial's timeout")
 	case p.HedgeAfter < 0:
 		return errors.New("negative hedge delay")
 	case p.Eject.Duration > p.Eject.MaxDuration:

@@ -116,6 +116,8 @@ func TestNewPoolRejects(t *testing.T) {
 		{Members: []*Proxy{m}, Policy: PoolPolicy{Strategy: 9}},
 		{Members: []*Proxy{m}, Policy: PoolPolicy{WhenAllDown: 7}},
 		{Members: []*Proxy{m}, Policy: PoolPolicy{HedgeAfter: -1}},
+		{Members: []*Proxy{m}, Policy: PoolPolicy{Timeout: time.Second, AttemptTimeout: 2 * time.Second}},
+		{Members: []*Proxy{m}, Policy: PoolPolicy{AttemptTimeout: time.Hour}},
 		{Members: []*Proxy{m}, Policy: PoolPolicy{Eject: EjectPolicy{Duration: time.Hour, MaxDuration: time.Minute}}},
 		{Members: []*Proxy{m}, Policy: PoolPolicy{HealthCheck: &HealthCheck{Target: "nohost"}}},
 		{Members: []*Proxy{m}, Policy: PoolPolicy{HealthCheck: &HealthCheck{Target: "a:1", Interval: time.Second, Timeout: 2 * time.Second}}},
