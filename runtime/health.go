@@ -14,6 +14,9 @@ import (
 type HealthRegistry struct {
 	now  func() time.Time
 	mobs MemberObserver // nil when the observer has no MemberState
+	// ejected counts the members whose until is set, so that selection
+	// skips the per-member check (and the clock) when it is zero.
+	ejected atomic.Int64
 
 	mu      sync.Mutex
 	members map[proxyKey]*memberHealth
@@ -179,6 +182,9 @@ func (m *memberHealth) success(handshake time.Duration, trial bool) {
 	m.ejections = 0
 	m.until.Store(0)
 	m.trial.Store(false)
+	if was != 0 {
+		m.reg.ejected.Add(-1)
+	}
 	m.mu.Unlock()
 	if o := m.reg.mobs; o != nil && was != 0 {
 		o.MemberState(MemberState{Proxy: m.name, State: Up})
@@ -209,6 +215,9 @@ func (m *memberHealth) failure(e EjectPolicy, trial bool) {
 		m.ejections++
 		until := now.Add(e.ejection(m.ejections))
 		m.until.Store(until.UnixNano())
+		if u == 0 {
+			m.reg.ejected.Add(1)
+		}
 		ev = MemberState{Proxy: m.name, State: Ejected, Until: until, Failures: int(f)}
 		m.fails.Store(0)
 	}

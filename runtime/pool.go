@@ -109,6 +109,9 @@ const (
 	FastestTolerance = 0.2
 )
 
+// fastestToleranceDiv is 1/FastestTolerance, for integer arithmetic.
+const fastestToleranceDiv = 5
+
 // EjectPolicy is passive health (eject: in the spec): AfterFailures
 // consecutive proxy-side failures take a member out for Duration, doubling
 // at each new ejection up to MaxDuration. Zero fields mean the defaults.

@@ -27,9 +27,9 @@ func TestStickyHashFixed(t *testing.T) {
 		in   string
 		want uint64
 	}{
-		{"", 0xf52a15e9a9b5e89b},
-		{"api.binance.com:443", 0x3962457b6314f6ba},
-		{"socks5h://10.0.0.1:1080", 0x1603fd4bd9c51e2b},
+		{"", 0xaf63bd4c29620a93},
+		{"api.binance.com:443", 0xfa21c69f7b604782},
+		{"socks5h://10.0.0.1:1080", 0x6a7134460fa754aa},
 	} {
 		if got := hashString(c.in); got != c.want {
 			t.Errorf("hashString(%q) = %#x, want %#x", c.in, got, c.want)
@@ -42,7 +42,7 @@ func TestStickyHashFixed(t *testing.T) {
 		p.order(&ord, tg)
 		got = append(got, ord[0])
 	}
-	if fmt.Sprint(got) != "[1 3 2 3]" {
+	if fmt.Sprint(got) != "[0 3 2 1]" {
 		t.Errorf("sticky picks %v", got)
 	}
 }
@@ -78,7 +78,7 @@ func TestFastestTolerance(t *testing.T) {
 		t.Fatalf("order %v, want the favourite then by average", ord[:n])
 	}
 	// An ejected favourite is skipped.
-	p.members[2].h.until.Store(time.Now().Add(time.Hour).UnixNano())
+	p.members[2].h.failure(EjectPolicy{AfterFailures: 1, Duration: time.Hour, MaxDuration: time.Hour}, false)
 	if f := first(); f != 0 {
 		t.Fatalf("first %d, want 0 with 2 ejected", f)
 	}
@@ -221,6 +221,24 @@ func TestOrderEjected(t *testing.T) {
 		}
 		if got := fmt.Sprint(ord[:n]); got != want || usable != 2 {
 			t.Fatalf("%s: order %s (%d usable), want %s (2 usable)", mode, got, usable, want)
+		}
+	}
+}
+
+// TestStickyBalance: over many targets, each member is the first choice,
+// and each is the second choice, for about a quarter of them.
+func TestStickyBalance(t *testing.T) {
+	p := selectPool(t, StrategySticky, 4)
+	var first, second [4]int
+	var ord [MaxPoolMembers]uint8
+	for i := range 8000 {
+		p.order(&ord, fmt.Sprintf("10.1.%d.%d:443", i/256, i%256))
+		first[ord[0]]++
+		second[ord[1]]++
+	}
+	for i := range 4 {
+		if first[i] < 1700 || first[i] > 2300 || second[i] < 1700 || second[i] > 2300 {
+			t.Fatalf("first choices %v, second choices %v; want about 2000 each", first, second)
 		}
 	}
 }

@@ -41,13 +41,14 @@ type Pool struct {
 	pobs     ProbeObserver
 	rr       atomic.Uint64
 	fav      atomic.Int32 // StrategyFastest's current member, -1 none
+	rot      [8]uint64    // rotations(len(members)) when it is <= 8
 	failFast bool
 }
 
 type poolMember struct {
 	proxy *Proxy // copy with Timeout = AttemptTimeout
 	name  string // scheme://host:port
-	hash  uint64 // hashString(name), for sticky
+	hash  uint64 // mix64(hashString(name)), for sticky
 	h     *memberHealth
 }
 
@@ -84,8 +85,11 @@ func NewPool(c PoolConfig) (*Pool, error) {
 		cp := *m
 		cp.Timeout = pol.AttemptTimeout
 		name := memberName(m)
-		p.members = append(p.members, poolMember{proxy: &cp, name: name, hash: hashString(name), h: h.member(m)})
+		p.members = append(p.members, poolMember{proxy: &cp, name: name, hash: mix64(hashString(name)), h: h.member(m)})
 		p.proxies = append(p.proxies, m)
+	}
+	if len(p.members) <= 8 {
+		p.rot = rotations(len(p.members))
 	}
 	return p, nil
 }
