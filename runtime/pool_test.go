@@ -705,7 +705,7 @@ func TestPoolWhenAllDown(t *testing.T) {
 				if err == nil || !errors.Is(err, runtime.ErrAllProxiesFailed) || !errors.As(err, &pe) || !pe.AllEjected || len(pe.Attempts) != 0 {
 					t.Fatalf("fail_fast: err %v", err)
 				}
-				if el := time.Since(start); el > 50*time.Millisecond {
+				if el := time.Since(start); el > 250*time.Millisecond {
 					t.Fatalf("fail_fast took %v", el)
 				}
 				if n := sws[0].AcceptedTotal() + sws[1].AcceptedTotal(); n != 0 {
