@@ -347,21 +347,30 @@ func (s *Server) serve() {
 				continue
 			}
 		}
-		if !s.track(c) {
-			continue
-		}
-		rec := &Record{}
-		s.mu.Lock()
-		s.records = append(s.records, rec)
-		mis := s.mis
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer s.untrack(c)
-			s.handle(c, rec, mis)
-		}()
+		s.serveConn(c)
 	}
+}
+
+// serveConn handles an accepted connection on its own goroutine (a Switch
+// hands over the connections it answers).
+func (s *Server) serveConn(c net.Conn) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = c.Close()
+		return
+	}
+	s.conns[c] = struct{}{}
+	rec := &Record{}
+	s.records = append(s.records, rec)
+	mis := s.mis
+	s.wg.Add(1) // under mu, before Close can Wait
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		defer s.untrack(c)
+		s.handle(c, rec, mis)
+	}()
 }
 
 // session is one client connection's handshake.
