@@ -42,7 +42,8 @@ func benchDial(b *testing.B, dial dialFunc, target string) {
 	b.Helper()
 	ctx := context.Background()
 	b.ReportAllocs()
-	for b.Loop() {
+	b.ResetTimer()
+	for range b.N {
 		c, err := dial(ctx, "tcp", target)
 		if err != nil {
 			b.Fatal(err)

@@ -158,7 +158,8 @@ func BenchmarkPoolSelect(b *testing.B) {
 			}
 			var ord [MaxPoolMembers]uint8
 			b.ReportAllocs()
-			for b.Loop() {
+			b.ResetTimer()
+			for range b.N {
 				p.order(&ord, "api.binance.com:443")
 			}
 		})

@@ -12,9 +12,8 @@ import (
 
 	goruntime "runtime"
 
-	"go.uber.org/goleak"
-
 	"github.com/proxygen-go/proxygen/runtime"
+	"github.com/proxygen-go/proxygen/runtime/internal/leakcheck"
 	"github.com/proxygen-go/proxygen/runtime/proxytest"
 )
 
@@ -381,7 +380,7 @@ func TestPoolFailoverClasses(t *testing.T) {
 			}
 			first := bad.Proxy(scheme)
 			if c.noCreds {
-				first.User, first.Password = "", ""
+				first.User, first.Password = "", runtime.Secret{}
 			}
 			if c.noRoots {
 				first.TLSConfig = nil
@@ -738,7 +737,7 @@ func TestPoolErrorRedacted(t *testing.T) {
 	for _, s := range sws {
 		s.Set(proxytest.Refuse)
 		p := s.Proxy(runtime.SOCKS5H)
-		p.User, p.Password = "user", canary
+		p.User, p.Password = "user", runtime.NewSecret(canary)
 		ps = append(ps, p)
 	}
 	rec := &recorder{}
@@ -841,7 +840,6 @@ func TestProber(t *testing.T) {
 		t.Fatalf("%d probes before Start", n)
 	}
 	sws[0].Set(proxytest.Blackhole)
-	leaks := goleak.IgnoreCurrent()
 	pr.Start()
 	pr.Start()
 	waitFor(t, func() bool { return h.Status(ps[0]).State == runtime.Ejected }, "failed probes to eject the member")
@@ -879,7 +877,11 @@ func TestProber(t *testing.T) {
 		t.Fatalf("%d probes after Close", after-n)
 	}
 	_ = pr.Close()
-	goleak.VerifyNone(t, leaks)
+	for _, stack := range leakcheck.Leaked() {
+		if strings.Contains(stack, "runtime.probeJob") || strings.Contains(stack, "(*Prober)") {
+			t.Fatalf("a probe goroutine outlived Close:\n%s", stack)
+		}
+	}
 }
 
 func goroutineCount() int { return goruntime.NumGoroutine() }
