@@ -171,8 +171,8 @@ func targetProblem(t string) string {
 	switch {
 	case host == "":
 		return "must be host:port: the host is empty"
-	case strings.Contains(host, ":"):
-		if net.ParseIP(host) == nil {
+	case strings.HasPrefix(t, "["):
+		if ip := net.ParseIP(host); ip == nil || !strings.Contains(host, ":") {
 			return "must be host:port: the host in brackets is not an IPv6 address"
 		}
 	case !validHost(host):
@@ -248,15 +248,31 @@ type effective struct {
 	ok  bool       // false: set to something invalid (reported elsewhere), or unset with no default
 }
 
+// ranges are the schema's bounds of the fields order compares; a value
+// outside them is reported by the schema and not compared again.
+var ranges = map[string][2]int{
+	"timeout_seconds":               {MinTimeoutSeconds, MaxTimeoutSeconds},
+	"attempt_timeout_seconds":       {MinTimeoutSeconds, MaxTimeoutSeconds},
+	"eject.seconds":                 {MinEjectSeconds, MaxEjectSeconds},
+	"eject.max_seconds":             {MinEjectSeconds, MaxEjectMaxSeconds},
+	"health_check.interval_seconds": {MinHealthIntervalSeconds, MaxHealthIntervalSeconds},
+	"health_check.timeout_seconds":  {MinHealthTimeoutSeconds, MaxHealthTimeoutSeconds},
+}
+
 // value returns f's effective integer; def 0 means no built-in default.
 func (r *route) value(f field, def int64) effective {
+	valid := func(v any) (int64, bool) {
+		n, ok := v.(int64)
+		b, known := ranges[f.String()]
+		return n, ok && known && int64(b[0]) <= n && n <= int64(b[1])
+	}
 	if v, ok := lookup(r.own, f); ok {
-		n, isInt := v.(int64)
-		return effective{v: n, own: true, at: r.l.node(r.path, f...), ok: isInt}
+		n, ok := valid(v)
+		return effective{v: n, own: true, at: r.l.node(r.path, f...), ok: ok}
 	}
 	if v, ok := lookup(r.base, f); ok {
-		n, isInt := v.(int64)
-		return effective{v: n, at: r.l.node(r.basePath, f...), ok: isInt}
+		n, ok := valid(v)
+		return effective{v: n, at: r.l.node(r.basePath, f...), ok: ok}
 	}
 	return effective{v: def, ok: def != 0}
 }
@@ -304,7 +320,7 @@ func sub(path []string, more ...string) []string {
 // ErrPoolsNotCompiled is wrapped by Spec.Settings for a spec that uses
 // urls or a pool setting: Load validates them, but converting them to
 // runtime routes is not implemented yet.
-var ErrPoolsNotCompiled = errors.New("pools (urls and pool settings) are validated but not compiled yet; use url")
+var ErrPoolsNotCompiled = errors.New("not supported yet: this proxygen cannot compile pools (urls and pool settings); use url")
 
 // refusePools returns an error naming the first route, in a stable order,
 // that sets urls or a pool setting.
