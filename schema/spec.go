@@ -37,7 +37,10 @@ type Transports struct {
 // max_seconds. Rules between fields (attempt_timeout_seconds <=
 // timeout_seconds, eject.seconds <= eject.max_seconds, health_check
 // timeout_seconds <= interval_seconds) are checked on these effective
-// values. Limits and defaults are the constants in limits.go.
+// values and reported at whichever of the two the route sets itself: an
+// override's eject: {seconds: 600} alone is an error when the max_seconds
+// it inherits (or the default 300) is smaller; nothing is raised silently.
+// Limits and defaults are the constants in limits.go.
 type ProxyConfig struct {
 	URL            string   `json:"url,omitempty" jsonschema:"minLength=1,description=Proxy URL: scheme://[${USER_VAR}[:${PASS_VAR}]@]host:port with scheme http https socks4 socks4a socks5 or socks5h."`
 	URLs           []string `json:"urls,omitempty" jsonschema:"minLength=1,description=A pool of proxy URLs tried by strategy; each like url."`
