@@ -180,8 +180,8 @@ func ratString(r *big.Rat) string {
 }
 
 // checkSemantics checks what the schema cannot: proxy URLs, url | urls |
-// direct: true and the pool rules (pool.go), integers written as floats, and exchange ids that collide
-// once lower-cased.
+// direct: true and the pool rules (pool.go), integers written as floats,
+// and exchange ids that collide once lower-cased.
 func (l *loader) checkSemantics(root map[string]any) {
 	l.checkInteger([]string{"version"})
 	l.checkPools(root)
