@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"crypto/tls"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,16 +21,50 @@ func envErr(name, format string, args ...any) error {
 	return &EnvError{Var: name, Reason: sprintf(format, args...)}
 }
 
-// envFields are the per-route variables.
+// The per-route variables of the destination; each setting's is its
+// RouteField's envName (TIMEOUT_SECONDS, EJECT__SECONDS, ...).
 const (
-	envURL        = "URL"
-	envDirect     = "DIRECT"
-	envTimeout    = "TIMEOUT_SECONDS"
-	envOptimistic = "OPTIMISTIC"
+	envURL    = "URL"
+	envURLs   = "URLS"
+	envDirect = "DIRECT"
 )
 
 const envUsage = "unknown variable: want %[1]sENABLED, %[1]sDEFAULT__<HTTP|WEBSOCKET>__<FIELD> or " +
-	"%[1]sEXCHANGES__<ID>__<HTTP|WEBSOCKET>__<FIELD> with FIELD one of URL, DIRECT, TIMEOUT_SECONDS, OPTIMISTIC"
+	"%[1]sEXCHANGES__<ID>__<HTTP|WEBSOCKET>__<FIELD>"
+
+// envFieldList names every FIELD, for messages.
+var envFieldList = func() string {
+	names := []string{envURL, envURLs, envDirect}
+	for i := range routeFieldInfo {
+		names = append(names, routeFieldInfo[i].env)
+	}
+	return strings.Join(names, ", ")
+}()
+
+// envSetting returns the setting whose variable suffix is field.
+func envSetting(field string) (RouteField, bool) {
+	for i := range routeFieldInfo {
+		if routeFieldInfo[i].env == field {
+			return 1 << i, true
+		}
+	}
+	return 0, false
+}
+
+func isEnvField(field string) bool {
+	_, ok := envSetting(field)
+	return ok || field == envURL || field == envURLs || field == envDirect
+}
+
+func envTransport(part string) (Transport, bool) {
+	switch part {
+	case "HTTP":
+		return TransportHTTP, true
+	case "WEBSOCKET":
+		return TransportWebSocket, true
+	}
+	return 0, false
+}
 
 type envTarget struct {
 	id string // "" for the default routes
@@ -55,14 +90,15 @@ func (k envTarget) varName(prefix, field string) string {
 	return prefix + "EXCHANGES__" + strings.ToUpper(k.id) + "__" + t + "__" + field
 }
 
+// routeEdit is what one route's variables set.
 type routeEdit struct {
-	url                           *Proxy
-	direct, optimistic            *bool
-	timeout                       *time.Duration
-	urlVar, directVar, timeoutVar string
-	optimisticVar                 string
-	vars                          []string
-	invalid                       bool // a variable of this route failed to parse
+	proxies                    []*Proxy // URL or URLS
+	direct                     *bool
+	settings                   Route // the settings the variables set, with their bits in Set
+	urlVar, urlsVar, directVar string
+	fieldVar                   [numRouteFields]string
+	vars                       []string
+	invalid                    bool // a variable of this route failed to parse
 }
 
 // ApplyEnv overlays environment variables (environ as from os.Environ) on s
@@ -151,27 +187,17 @@ func ApplyEnv(s Settings, environ []string) (Settings, error) {
 			fromEnv["enabled"] = []string{v.name}
 			continue
 		}
-		parts := strings.Split(key, "__")
-		var target envTarget
-		switch {
-		case parts[0] == "DEFAULT" && len(parts) == 3:
-		case parts[0] == "EXCHANGES" && len(parts) >= 4:
-			target.id = strings.ToLower(strings.Join(parts[1:len(parts)-2], "__"))
-			if !ValidExchangeID(target.id) {
-				errs = append(errs, envErr(v.name, "invalid exchange id %q: want a letter followed by letters, digits or _", target.id))
-				continue
-			}
-		default:
+		target, field, badT, ok := parseEnvKey(key)
+		if !ok {
 			errs = append(errs, envErr(v.name, envUsage, upPrefix))
 			continue
 		}
-		switch parts[len(parts)-2] {
-		case "HTTP":
-			target.t = TransportHTTP
-		case "WEBSOCKET":
-			target.t = TransportWebSocket
-		default:
-			errs = append(errs, envErr(v.name, "unknown transport %q: want HTTP or WEBSOCKET", parts[len(parts)-2]))
+		if target.id != "" && !ValidExchangeID(target.id) {
+			errs = append(errs, envErr(v.name, "invalid exchange id %q: want a letter followed by letters, digits or _", target.id))
+			continue
+		}
+		if badT != "" {
+			errs = append(errs, envErr(v.name, "unknown transport %q: want HTTP or WEBSOCKET", badT))
 			continue
 		}
 		e := edits[target]
@@ -180,35 +206,8 @@ func ApplyEnv(s Settings, environ []string) (Settings, error) {
 			edits[target] = e
 		}
 		nerr := len(errs)
-		switch field := parts[len(parts)-1]; field {
-		case envURL:
-			p, err := ParseURL(v.value, ParseURLOptions{AllowInlineCredentials: true})
-			if err != nil {
-				errs = append(errs, envErr(v.name, "%s", scrubURLReason(err.Error())))
-				break
-			}
-			e.url, e.urlVar = p, v.name
-		case envDirect, envOptimistic:
-			b, ok := parseEnvBool(v.value)
-			if !ok {
-				errs = append(errs, envErr(v.name, "not a boolean (want 1/true/yes/on or 0/false/no/off)"))
-				break
-			}
-			if field == envDirect {
-				e.direct, e.directVar = &b, v.name
-			} else {
-				e.optimistic, e.optimisticVar = &b, v.name
-			}
-		case envTimeout:
-			n, ok := parseEnvInt(v.value)
-			if !ok || n < 1 || n > 300 {
-				errs = append(errs, envErr(v.name, "must be an integer 1..300 (seconds)"))
-				break
-			}
-			d := time.Duration(n) * time.Second
-			e.timeout, e.timeoutVar = &d, v.name
-		default:
-			errs = append(errs, envErr(v.name, "unknown field %q: want URL, DIRECT, TIMEOUT_SECONDS or OPTIMISTIC", field))
+		if err := e.parse(field, v.name, v.value); err != nil {
+			errs = append(errs, err)
 		}
 		if len(errs) > nerr {
 			e.invalid = true
@@ -287,12 +286,171 @@ func ApplyEnv(s Settings, environ []string) (Settings, error) {
 	return out, nil
 }
 
+// parseEnvKey splits a variable name after the prefix into its route and
+// field. ok is false for a name of neither form; badT is the transport
+// part when it is not HTTP or WEBSOCKET. A nested field (EJECT__SECONDS,
+// HEALTH_CHECK__TARGET) is recognised before a one-part one.
+func parseEnvKey(key string) (target envTarget, field, badT string, ok bool) {
+	parts := strings.Split(key, "__")
+	ti := 0 // index of the transport
+	switch {
+	case parts[0] == "DEFAULT" && len(parts) >= 3:
+		ti = 1
+	case parts[0] == "EXCHANGES" && len(parts) >= 4:
+		ti = len(parts) - 2
+		if n := len(parts); n >= 5 {
+			if _, isT := envTransport(parts[n-3]); isT && isEnvField(parts[n-2]+"__"+parts[n-1]) {
+				ti = n - 3
+			}
+		}
+		target.id = strings.ToLower(strings.Join(parts[1:ti], "__"))
+	default:
+		return target, "", "", false
+	}
+	t, isT := envTransport(parts[ti])
+	if !isT {
+		return target, "", parts[ti], true
+	}
+	target.t = t
+	return target, strings.Join(parts[ti+1:], "__"), "", true
+}
+
+// parse records one variable of the route. Its errors name the variable,
+// never the value.
+func (e *routeEdit) parse(field, name, value string) error {
+	if field == envURL || field == envURLs {
+		var list []string
+		if field == envURL {
+			list = []string{value}
+			e.urlVar = name
+		} else {
+			list = strings.Split(value, ",")
+			e.urlsVar = name
+			if len(list) > MaxPoolMembers {
+				return envErr(name, "a pool has at most %d members (got %d)", MaxPoolMembers, len(list))
+			}
+		}
+		ps := make([]*Proxy, 0, len(list))
+		for i, u := range list {
+			u = strings.TrimSpace(u)
+			if u == "" && field == envURLs {
+				return envErr(name, "member %d is empty", i+1)
+			}
+			p, err := ParseURL(u, ParseURLOptions{AllowInlineCredentials: true})
+			if err != nil {
+				if field == envURLs {
+					return envErr(name, "member %d: %s", i+1, scrubURLReason(err.Error()))
+				}
+				return envErr(name, "%s", scrubURLReason(err.Error()))
+			}
+			p.Timeout = 0 // a setting of the route, not of its members
+			ps = append(ps, p)
+		}
+		e.proxies = ps
+		return nil
+	}
+	if field == envDirect {
+		b, ok := parseEnvBool(value)
+		if !ok {
+			return envErr(name, "not a boolean (want 1/true/yes/on or 0/false/no/off)")
+		}
+		e.direct, e.directVar = &b, name
+		return nil
+	}
+	f, ok := envSetting(field)
+	if !ok {
+		return envErr(name, "unknown field %q: want one of %s", field, envFieldList)
+	}
+	r := &e.settings
+	secs := func(lo, hi time.Duration, dst *time.Duration) error {
+		n, ok := parseEnvInt(value)
+		d := time.Duration(n) * time.Second
+		if !ok || d < lo || d > hi {
+			return envErr(name, "must be an integer %d..%d (seconds)", lo/time.Second, hi/time.Second)
+		}
+		*dst = d
+		return nil
+	}
+	var err error
+	switch f {
+	case SetTimeout:
+		err = secs(MinTimeout, MaxTimeout, &r.Timeout)
+	case SetAttemptTimeout:
+		err = secs(MinTimeout, MaxTimeout, &r.AttemptTimeout)
+	case SetStrategy:
+		st, ok := ParseStrategy(strings.TrimSpace(value))
+		if !ok {
+			err = envErr(name, "unknown strategy: want failover, round_robin, random, sticky or fastest")
+		}
+		r.Strategy = st
+	case SetHedgeAfter:
+		n, ok := parseEnvInt(value)
+		d := time.Duration(n) * time.Millisecond
+		if !ok || d != 0 && (d < MinHedgeAfter || d > MaxHedgeAfter) {
+			err = envErr(name, "must be 0 (off) or an integer %d..%d (milliseconds)", MinHedgeAfter/time.Millisecond, MaxHedgeAfter/time.Millisecond)
+		}
+		r.HedgeAfter = d
+	case SetEjectAfterFailures:
+		n, ok := parseEnvInt(value)
+		if !ok || n < MinEjectAfterFailures || n > MaxEjectAfterFailures {
+			err = envErr(name, "must be an integer %d..%d", MinEjectAfterFailures, MaxEjectAfterFailures)
+		}
+		r.Eject.AfterFailures = n
+	case SetEjectDuration:
+		err = secs(MinEjectDuration, MaxEjectDuration, &r.Eject.Duration)
+	case SetEjectMaxDuration:
+		err = secs(MinEjectDuration, MaxEjectMaxDuration, &r.Eject.MaxDuration)
+	case SetHealthTarget:
+		t := strings.TrimSpace(value)
+		if reason := healthTargetProblem(t); reason != "" {
+			err = envErr(name, "%s", reason)
+		}
+		r.HealthCheck.Target = t
+	case SetHealthInterval:
+		err = secs(MinProbeInterval, MaxProbeInterval, &r.HealthCheck.Interval)
+	case SetHealthTimeout:
+		err = secs(MinProbeTimeout, MaxProbeTimeout, &r.HealthCheck.Timeout)
+	case SetWhenAllDown:
+		a, ok := ParseAllDown(strings.TrimSpace(value))
+		if !ok {
+			err = envErr(name, "unknown when_all_down: want try_ejected or fail_fast")
+		}
+		r.WhenAllDown = a
+	case SetOptimistic:
+		b, ok := parseEnvBool(value)
+		if !ok {
+			err = envErr(name, "not a boolean (want 1/true/yes/on or 0/false/no/off)")
+		}
+		r.Optimistic = b
+	}
+	if err != nil {
+		return err
+	}
+	r.Set |= f
+	e.fieldVar[f.index()] = name
+	return nil
+}
+
+// settingVars returns the variables of the settings, in spec order.
+func (e *routeEdit) settingVars() []string {
+	var out []string
+	for _, v := range e.fieldVar {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // mergeRoute applies one route's variables to its compiled-in route cur
 // (nil when the spec sets none). It returns nil when nothing changes.
 func mergeRoute(cur *Route, e *routeEdit, k envTarget, prefix string) (*Route, []error) {
 	var errs []error
+	if e.urlVar != "" && e.urlsVar != "" {
+		errs = append(errs, envErr(e.urlsVar, "conflicts with %s: set URL or URLS, not both", e.urlVar))
+	}
 	if e.direct != nil && *e.direct {
-		for _, v := range []string{e.urlVar, e.timeoutVar, e.optimisticVar} {
+		for _, v := range append([]string{e.urlVar, e.urlsVar}, e.settingVars()...) {
 			if v != "" {
 				errs = append(errs, envErr(v, "conflicts with %s: a route is either direct or a proxy", e.directVar))
 			}
@@ -302,38 +460,49 @@ func mergeRoute(cur *Route, e *routeEdit, k envTarget, prefix string) (*Route, [
 		}
 		return &Route{Direct: true}, nil
 	}
-	var p *Proxy
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	var out Route
 	switch {
-	case e.url != nil:
-		c := *e.url
-		p = &c
-		if cur != nil && cur.Proxy != nil {
-			p.Timeout, p.Optimistic, p.TLSConfig = cur.Proxy.Timeout, cur.Proxy.Optimistic, cur.Proxy.TLSConfig
-		} else {
-			p.Timeout = DefaultTimeout
+	case e.proxies != nil:
+		if cur != nil && !cur.Direct {
+			out = *cur // keeps the route's settings
 		}
-	case cur != nil && cur.Proxy != nil:
-		c := *cur.Proxy
-		p = &c
+		var tlsConf *tls.Config
+		if cur != nil && len(cur.Proxies) > 0 && cur.Proxies[0] != nil {
+			tlsConf = cur.Proxies[0].TLSConfig
+		}
+		out.Proxies = make([]*Proxy, len(e.proxies))
+		for i, p := range e.proxies {
+			c := *p
+			if c.TLSConfig == nil {
+				c.TLSConfig = tlsConf
+			}
+			out.Proxies[i] = &c
+		}
+	case cur != nil && !cur.Direct && len(cur.Proxies) > 0:
+		out = *cur
 	default:
 		what := "has no proxy URL in the spec"
 		if cur != nil && cur.Direct {
 			what = "is direct: true in the spec"
 		}
-		for _, v := range []string{e.directVar, e.timeoutVar, e.optimisticVar} {
+		for _, v := range append([]string{e.directVar}, e.settingVars()...) {
 			if v != "" {
-				errs = append(errs, envErr(v, "needs a proxy URL: %s %s (set %s)", k.path(), what, k.varName(prefix, envURL)))
+				errs = append(errs, envErr(v, "needs a proxy URL: %s %s (set %s or %s)", k.path(), what, k.varName(prefix, envURL), k.varName(prefix, envURLs)))
 			}
 		}
 		return nil, errs
 	}
-	if e.timeout != nil {
-		p.Timeout = *e.timeout
+	out.Direct = false
+	for _, f := range RouteFields() {
+		if e.settings.Set&f != 0 {
+			copyField(&out, &e.settings, f)
+			out.Set |= f
+		}
 	}
-	if e.optimistic != nil {
-		p.Optimistic = *e.optimistic
-	}
-	return &Route{Proxy: p}, nil
+	return &out, nil
 }
 
 func parseEnvBool(v string) (value, ok bool) {

@@ -13,11 +13,11 @@ func envBase() Settings {
 	return Settings{
 		Enabled: true,
 		Default: Routes{
-			HTTP:      &Route{Proxy: &Proxy{Scheme: SOCKS5H, Host: "proxy.internal", Port: 1080, Timeout: 30 * time.Second}},
-			WebSocket: &Route{Proxy: &Proxy{Scheme: HTTP, Host: "proxy.internal", Port: 3128, UserVar: "PROXY_USER", PasswordVar: "PROXY_PASS", Timeout: 30 * time.Second}},
+			HTTP:      &Route{Proxies: []*Proxy{&Proxy{Scheme: SOCKS5H, Host: "proxy.internal", Port: 1080}}, Timeout: 30 * time.Second},
+			WebSocket: &Route{Proxies: []*Proxy{&Proxy{Scheme: HTTP, Host: "proxy.internal", Port: 3128, UserVar: "PROXY_USER", PasswordVar: "PROXY_PASS"}}, Timeout: 30 * time.Second},
 		},
 		Exchanges: map[string]Routes{
-			"binance": {HTTP: &Route{Proxy: &Proxy{Scheme: HTTPS, Host: "eu-egress.internal", Port: 8443, Timeout: 10 * time.Second, Optimistic: true}}},
+			"binance": {HTTP: &Route{Proxies: []*Proxy{&Proxy{Scheme: HTTPS, Host: "eu-egress.internal", Port: 8443}}, Timeout: 10 * time.Second, Optimistic: true}},
 			"kraken":  {WebSocket: &Route{Direct: true}},
 			"bybit":   {},
 		},
@@ -55,46 +55,46 @@ func TestApplyEnv(t *testing.T) {
 			}
 		}},
 		{"timeout keeps url", []string{P + "DEFAULT__WEBSOCKET__TIMEOUT_SECONDS=5"}, func(t *testing.T, s Settings) {
-			p := s.Default.WebSocket.Proxy
-			if p.Timeout != 5*time.Second || p.Host != "proxy.internal" || p.Port != 3128 || p.UserVar != "PROXY_USER" {
+			p := s.Default.WebSocket.Proxies[0]
+			if s.Default.WebSocket.Timeout != 5*time.Second || p.Host != "proxy.internal" || p.Port != 3128 || p.UserVar != "PROXY_USER" {
 				t.Errorf("got %+v", *p)
 			}
 		}},
 		{"url keeps timeout and optimistic", []string{P + "EXCHANGES__BINANCE__HTTP__URL=socks5://u:" + canary + "@10.0.0.1:1081"}, func(t *testing.T, s Settings) {
-			p := s.Exchanges["binance"].HTTP.Proxy
+			p := s.Exchanges["binance"].HTTP.Proxies[0]
 			if p.Scheme != SOCKS5 || p.Host != "10.0.0.1" || p.Port != 1081 || p.User != "u" || p.Password != canary {
 				t.Errorf("url not applied: %+v", *p)
 			}
-			if p.Timeout != 10*time.Second || !p.Optimistic {
-				t.Errorf("timeout/optimistic lost: %v %v", p.Timeout, p.Optimistic)
+			if r := s.Exchanges["binance"].HTTP; r.Timeout != 10*time.Second || !r.Optimistic || p.Timeout != 0 {
+				t.Errorf("timeout/optimistic lost: %v %v", r.Timeout, r.Optimistic)
 			}
 			if got := s.FromEnv["exchanges.binance.http"]; len(got) != 1 {
 				t.Errorf("FromEnv = %v", s.FromEnv)
 			}
 		}},
 		{"url with ${VAR}", []string{P + "DEFAULT__HTTP__URL=http://${U}:${PW}@h:1"}, func(t *testing.T, s Settings) {
-			if p := s.Default.HTTP.Proxy; p.UserVar != "U" || p.PasswordVar != "PW" {
+			if p := s.Default.HTTP.Proxies[0]; p.UserVar != "U" || p.PasswordVar != "PW" {
 				t.Errorf("got %+v", *p)
 			}
 		}},
 		{"optimistic", []string{P + "DEFAULT__HTTP__OPTIMISTIC=yes"}, func(t *testing.T, s Settings) {
-			if !s.Default.HTTP.Proxy.Optimistic {
+			if !s.Default.HTTP.Optimistic {
 				t.Error("not optimistic")
 			}
 		}},
 		{"url replaces direct", []string{P + "EXCHANGES__KRAKEN__WEBSOCKET__URL=socks5h://p:1"}, func(t *testing.T, s Settings) {
 			r := s.Exchanges["kraken"].WebSocket
-			if r.Direct || r.Proxy == nil || r.Proxy.Timeout != DefaultTimeout {
+			if r.Direct || len(r.Proxies) != 1 || r.Has(SetTimeout) {
 				t.Errorf("got %+v", r)
 			}
 		}},
 		{"direct replaces url", []string{P + "EXCHANGES__BINANCE__HTTP__DIRECT=true"}, func(t *testing.T, s Settings) {
-			if r := s.Exchanges["binance"].HTTP; !r.Direct || r.Proxy != nil {
+			if r := s.Exchanges["binance"].HTTP; !r.Direct || r.Proxies != nil {
 				t.Errorf("got %+v", r)
 			}
 		}},
 		{"direct false keeps url", []string{P + "DEFAULT__HTTP__DIRECT=0"}, func(t *testing.T, s Settings) {
-			if r := s.Default.HTTP; r.Direct || r.Proxy == nil {
+			if r := s.Default.HTTP; r.Direct || len(r.Proxies) != 1 {
 				t.Errorf("got %+v", r)
 			}
 		}},
@@ -105,7 +105,7 @@ func TestApplyEnv(t *testing.T) {
 		}},
 		{"new exchange lower-cased", []string{P + "EXCHANGES__OKX__HTTP__URL=http://h:8080", P + "exchanges__okx__websocket__direct=1", P + "EXCHANGES__COIN__BASE__HTTP__URL=http://h:1"}, func(t *testing.T, s Settings) {
 			r, ok := s.Exchanges["okx"]
-			if !ok || r.HTTP.Proxy.Port != 8080 || !r.WebSocket.Direct {
+			if !ok || r.HTTP.Proxies[0].Port != 8080 || !r.WebSocket.Direct {
 				t.Errorf("okx = %+v (%v)", r, ok)
 			}
 			if _, ok := s.Exchanges["coin__base"]; !ok {
@@ -190,7 +190,7 @@ func TestApplyEnvErrors(t *testing.T) {
 		{"url socks4 password", []string{P + "DEFAULT__HTTP__URL=socks4://u:" + canary + "@h:1"}, []string{P + "DEFAULT__HTTP__URL: socks4 takes a user id only"}},
 		{"url bad var", []string{P + "DEFAULT__HTTP__URL=http://${" + canary + "}@h:1"}, []string{P + "DEFAULT__HTTP__URL: user reference must be"}},
 		{"empty url", []string{P + "DEFAULT__HTTP__URL="}, []string{P + "DEFAULT__HTTP__URL: empty proxy URL"}},
-		{"direct false without url", []string{P + "EXCHANGES__KRAKEN__WEBSOCKET__DIRECT=false"}, []string{P + "EXCHANGES__KRAKEN__WEBSOCKET__DIRECT: needs a proxy URL: exchanges.kraken.websocket is direct: true in the spec (set " + P + "EXCHANGES__KRAKEN__WEBSOCKET__URL)"}},
+		{"direct false without url", []string{P + "EXCHANGES__KRAKEN__WEBSOCKET__DIRECT=false"}, []string{P + "EXCHANGES__KRAKEN__WEBSOCKET__DIRECT: needs a proxy URL: exchanges.kraken.websocket is direct: true in the spec (set " + P + "EXCHANGES__KRAKEN__WEBSOCKET__URL or " + P + "EXCHANGES__KRAKEN__WEBSOCKET__URLS)"}},
 		{"timeout without url", []string{P + "EXCHANGES__BYBIT__HTTP__TIMEOUT_SECONDS=5", P + "EXCHANGES__BYBIT__HTTP__OPTIMISTIC=1"}, []string{"EXCHANGES__BYBIT__HTTP__OPTIMISTIC: needs a proxy URL: exchanges.bybit.http has no proxy URL", "EXCHANGES__BYBIT__HTTP__TIMEOUT_SECONDS: needs a proxy URL"}},
 		{"direct with url", []string{P + "DEFAULT__HTTP__DIRECT=1", P + "DEFAULT__HTTP__URL=http://u:" + canary + "@h:1"}, []string{P + "DEFAULT__HTTP__URL: conflicts with " + P + "DEFAULT__HTTP__DIRECT"}},
 		{"set twice", []string{P + "ENABLED=1", "cryptofeed_proxy_enabled=" + canary}, []string{"cryptofeed_proxy_enabled: set twice, also as " + P + "ENABLED"}},

@@ -12,8 +12,8 @@ func TestTable(t *testing.T) {
 		return Settings{
 			Enabled:   true,
 			EnvPrefix: "TABLE_TEST_",
-			Default:   Routes{HTTP: &Route{Proxy: def}, WebSocket: &Route{Proxy: def}},
-			Exchanges: map[string]Routes{"binance": {HTTP: &Route{Proxy: bn}}, "kraken": {WebSocket: &Route{Direct: true}}},
+			Default:   Routes{HTTP: &Route{Proxies: []*Proxy{def}}, WebSocket: &Route{Proxies: []*Proxy{def}}},
+			Exchanges: map[string]Routes{"binance": {HTTP: &Route{Proxies: []*Proxy{bn}}}, "kraken": {WebSocket: &Route{Direct: true}}},
 		}
 	}
 	tb := NewTable(settings, []string{"binance", "kraken"},

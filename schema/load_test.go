@@ -241,7 +241,7 @@ func TestLoadDesignExample(t *testing.T) {
 	if r := st.Exchanges["kraken"].WebSocket; r == nil || !r.Direct {
 		t.Errorf("kraken websocket route = %+v, want direct", r)
 	}
-	if p := st.Default.WebSocket.Proxy; p.UserVar != "PROXY_USER" || p.PasswordVar != "PROXY_PASS" {
+	if p := st.Default.WebSocket.Proxies[0]; p.UserVar != "PROXY_USER" || p.PasswordVar != "PROXY_PASS" {
 		t.Errorf("default websocket proxy = %+v", p)
 	}
 }

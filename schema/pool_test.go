@@ -363,10 +363,10 @@ func TestSettingsRefusesPools(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := s.Default.HTTP.Proxy; !p.Optimistic || p.Timeout != 7*time.Second {
+	if p := s.Default.HTTP.Proxies[0]; !p.Optimistic || p.Timeout != 7*time.Second {
 		t.Errorf("http proxy = %+v", p)
 	}
-	if p := s.Default.WebSocket.Proxy; p.Optimistic || p.Timeout != time.Duration(DefaultTimeoutSeconds)*time.Second {
+	if p := s.Default.WebSocket.Proxies[0]; p.Optimistic || p.Timeout != time.Duration(DefaultTimeoutSeconds)*time.Second {
 		t.Errorf("websocket proxy = %+v", p)
 	}
 }
