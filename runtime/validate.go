@@ -98,7 +98,9 @@ func validateRouteIn(r, base *Route, path string, inSettings bool, add func(path
 		add(path, "needs a proxy url or direct: true")
 		return
 	case r.Direct:
-		if set := r.settings(); set != 0 {
+		// timeout_seconds and optimistic mean nothing on a direct route but
+		// the spec allows them; the pool settings it does not.
+		if set := r.settings() &^ (SetTimeout | SetOptimistic); set != 0 {
 			for _, f := range RouteFields() {
 				if set&f != 0 {
 					add(path+"."+f.String(), "only with url or urls, not with direct: true")

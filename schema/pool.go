@@ -105,7 +105,7 @@ func (l *loader) checkHedge(v any, path []string) {
 	}
 	switch v := v.(type) {
 	case int64:
-		if v == HedgeOff || MinHedgeAfterMS <= v && v <= MaxHedgeAfterMS {
+		if v == HedgeOff || int64(MinHedgeAfterMS) <= v && v <= int64(MaxHedgeAfterMS) {
 			return
 		}
 	case jsonNumber: // an integer beyond int64
@@ -315,60 +315,6 @@ func (l *loader) node(path []string, more ...string) *yaml.Node {
 func sub(path []string, more ...string) []string {
 	out := make([]string, 0, len(path)+len(more))
 	return append(append(out, path...), more...)
-}
-
-// ErrPoolsNotCompiled is wrapped by Spec.Settings for a spec that uses
-// urls or a pool setting: Load validates them, but converting them to
-// runtime routes is not implemented yet.
-var ErrPoolsNotCompiled = errors.New("not supported yet: this proxygen cannot compile pools (urls and pool settings); use url")
-
-// refusePools returns an error naming the first route, in a stable order,
-// that sets urls or a pool setting.
-func (s *Spec) refusePools() error {
-	check := func(path string, t *Transports) error {
-		if t == nil {
-			return nil
-		}
-		for _, r := range []struct {
-			name string
-			c    *ProxyConfig
-		}{{"http", t.HTTP}, {"websocket", t.WebSocket}} {
-			if set := r.c.poolFields(); len(set) > 0 {
-				return fmt.Errorf("%s.%s: %s: %w", path, r.name, strings.Join(set, ", "), ErrPoolsNotCompiled)
-			}
-		}
-		return nil
-	}
-	if err := check("default", s.Default); err != nil {
-		return err
-	}
-	for _, id := range s.ExchangeIDs() {
-		if err := check("exchanges."+id, s.Exchanges[id]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// poolFields names the pool keys c sets, in spec order.
-func (c *ProxyConfig) poolFields() []string {
-	if c == nil {
-		return nil
-	}
-	var set []string
-	add := func(name string, isSet bool) {
-		if isSet {
-			set = append(set, name)
-		}
-	}
-	add("urls", c.URLs != nil)
-	add("strategy", c.Strategy != nil)
-	add("attempt_timeout_seconds", c.AttemptTimeoutSeconds != nil)
-	add("hedge_after_ms", c.HedgeAfterMS != nil)
-	add("eject", c.Eject != nil)
-	add("health_check", c.HealthCheck != nil)
-	add("when_all_down", c.WhenAllDown != nil)
-	return set
 }
 
 // buildPool fills c's pool fields from a valid route.

@@ -1,15 +1,17 @@
 package schema
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/proxygen-go/proxygen/runtime"
 )
 
 // pool is a valid pool route body for flow mappings.
@@ -320,54 +322,96 @@ func TestLoadPoolSpec(t *testing.T) {
 	}
 }
 
-// Until the runtime compiles pools, Settings refuses them by name instead
-// of dropping them; url alone converts as before.
-func TestSettingsRefusesPools(t *testing.T) {
-	tests := []struct {
-		src, want string
-	}{
-		{"default:\n  websocket: {" + pool + "}\n", "default.websocket: urls: "},
-		{"default:\n  http: {url: 'socks5h://a:1', strategy: sticky, hedge_after_ms: 0}\n", "default.http: strategy, hedge_after_ms: "},
-		{"exchanges:\n  b: {http: {url: 'socks5h://a:1'}}\n  c: {websocket: {url: 'socks5h://a:1', eject: {}}}\n", "exchanges.c.websocket: eject: "},
-		{"exchanges:\n  c: {http: {url: 'socks5h://a:1', attempt_timeout_seconds: 3, health_check: {target: 'h:1'}, when_all_down: fail_fast}}\n",
-			"exchanges.c.http: attempt_timeout_seconds, health_check, when_all_down: "},
-	}
-	for _, tt := range tests {
-		spec, err := Load("f.yaml", []byte(head+tt.src), Options{})
-		if err != nil {
-			t.Fatalf("%q: %v", tt.src, err)
-		}
-		_, err = spec.Settings(false)
-		if !errors.Is(err, ErrPoolsNotCompiled) {
-			t.Fatalf("%q: Settings error = %v, want ErrPoolsNotCompiled", tt.src, err)
-		}
-		if !strings.HasPrefix(err.Error(), tt.want) {
-			t.Errorf("%q: error %q, want prefix %q", tt.src, err, tt.want)
-		}
-	}
+// Settings converts every pool field into the runtime's Route: what the
+// spec sets (zero or not) has its bit in Set, what it does not set stays
+// unset so ResolveRoute applies the inheritance; the result passes the
+// runtime's Validate.
+func TestSettingsPools(t *testing.T) {
 	spec, err := LoadFile(filepath.Join("testdata", "pool.yaml"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := spec.Settings(false); !errors.Is(err, ErrPoolsNotCompiled) {
-		t.Errorf("pool.yaml: Settings error = %v", err)
-	}
-
-	// url with optimistic and timeout_seconds set and unset converts as
-	// before.
-	spec, err = Load("f.yaml", []byte(head+"default:\n  http: {url: 'socks5h://a:1', optimistic: true, timeout_seconds: 7}\n  websocket: {url: 'socks5h://b:2', optimistic: false}\n"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s, err := spec.Settings(false)
 	if err != nil {
+		t.Fatalf("Settings: %v", err)
+	}
+	if err := runtime.Validate(s); err != nil {
+		t.Fatalf("runtime.Validate of a spec Load accepts: %v", err)
+	}
+	ws := s.Default.WebSocket
+	var members []string
+	for _, p := range ws.Proxies {
+		members = append(members, p.String())
+	}
+	if got := strings.Join(members, " "); got != "socks5h://***@eu1.internal:1080 socks5h://eu2.internal:1080 http://eu3.internal:3128 socks5://eu2.internal:1080 http://[2001:db8::1]:3128" {
+		t.Errorf("members = %s", got)
+	}
+	want := runtime.Route{
+		Strategy: runtime.StrategySticky, Timeout: 10 * time.Second, AttemptTimeout: 3 * time.Second,
+		HedgeAfter:  250 * time.Millisecond,
+		Eject:       runtime.EjectPolicy{AfterFailures: 3, Duration: 30 * time.Second, MaxDuration: 300 * time.Second},
+		HealthCheck: runtime.HealthCheck{Target: "api.binance.com:443", Interval: 30 * time.Second, Timeout: 5 * time.Second},
+		WhenAllDown: runtime.TryEjected,
+		Set:         1<<len(runtime.RouteFields()) - 1, // every field, optimistic: false included
+	}
+	got := *ws
+	got.Proxies = nil
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("default websocket route\n got %+v\nwant %+v", got, want)
+	}
+	// Explicit zero values keep their bits; unset fields stay unset.
+	kr := s.Exchanges["kraken"].HTTP
+	if kr.Set != runtime.SetStrategy|runtime.SetHedgeAfter|runtime.SetWhenAllDown || kr.HedgeAfter != 0 ||
+		kr.Strategy != runtime.StrategyRoundRobin || kr.WhenAllDown != runtime.FailFast || len(kr.Proxies) != 2 {
+		t.Errorf("kraken http = %+v", kr)
+	}
+	if h := s.Default.HTTP; len(h.Proxies) != 1 || h.Set != runtime.SetTimeout|runtime.SetAttemptTimeout || h.Proxies[0].Timeout != 0 {
+		t.Errorf("default http = %+v", h)
+	}
+	if b := s.Exchanges["bybit"].WebSocket; !b.Direct || b.Set != 0 || b.Timeout != 0 {
+		t.Errorf("bybit websocket = %+v", b)
+	}
+	if e := s.Exchanges["binance"].WebSocket; e.Set != runtime.SetEjectMaxDuration || e.Eject.MaxDuration != time.Hour {
+		t.Errorf("binance websocket = %+v", e)
+	}
+
+	// Inheritance through the runtime's one rule: binance's websocket
+	// inherits all but eject.max_seconds and its members.
+	eff, o := runtime.ResolveRoute(s, "binance", runtime.TransportWebSocket)
+	if len(eff.Proxies) != 2 || eff.Strategy != runtime.StrategySticky || eff.HedgeAfter != 250*time.Millisecond ||
+		eff.Eject.MaxDuration != time.Hour || eff.HealthCheck.Target != "api.binance.com:443" {
+		t.Errorf("binance websocket effective = %+v", eff)
+	}
+	if o.Of(runtime.SetEjectMaxDuration).Origin != runtime.OriginOverride || o.Of(runtime.SetStrategy).Origin != runtime.OriginDefault {
+		t.Errorf("binance websocket origins: %v %v", o.Of(runtime.SetEjectMaxDuration), o.Of(runtime.SetStrategy))
+	}
+	// kraken's explicit hedge_after_ms: 0 beats the default's 250.
+	if eff, _ := runtime.ResolveRoute(s, "kraken", runtime.TransportHTTP); eff.HedgeAfter != 0 {
+		t.Errorf("kraken http hedge = %v, want off", eff.HedgeAfter)
+	}
+	// kraken websocket: the health check's interval is its own, the target
+	// inherited.
+	if eff, _ := runtime.ResolveRoute(s, "kraken", runtime.TransportWebSocket); eff.HealthCheck.Interval != time.Minute || eff.HealthCheck.Target != "api.binance.com:443" {
+		t.Errorf("kraken websocket health = %+v", eff.HealthCheck)
+	}
+
+	// url with optimistic and timeout_seconds set and unset.
+	spec, err = Load("f.yaml", []byte(head+"default:\n  http: {url: 'socks5h://a:1', optimistic: true, timeout_seconds: 7}\n  websocket: {url: 'socks5h://b:2', optimistic: false}\n"), Options{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if p := s.Default.HTTP.Proxies[0]; !p.Optimistic || p.Timeout != 7*time.Second {
-		t.Errorf("http proxy = %+v", p)
+	if s, err = spec.Settings(false); err != nil {
+		t.Fatal(err)
 	}
-	if p := s.Default.WebSocket.Proxies[0]; p.Optimistic || p.Timeout != time.Duration(DefaultTimeoutSeconds)*time.Second {
-		t.Errorf("websocket proxy = %+v", p)
+	if r := s.Default.HTTP; !r.Optimistic || r.Timeout != 7*time.Second || r.Set != runtime.SetTimeout|runtime.SetOptimistic {
+		t.Errorf("http route = %+v", r)
+	}
+	if r := s.Default.WebSocket; r.Optimistic || r.Timeout != 0 || r.Set != runtime.SetOptimistic {
+		t.Errorf("websocket route = %+v", r)
+	}
+	if eff, _ := runtime.ResolveRoute(s, "x", runtime.TransportWebSocket); eff.Timeout != time.Duration(DefaultTimeoutSeconds)*time.Second ||
+		eff.Proxies[0].Timeout != eff.Timeout {
+		t.Errorf("websocket effective timeout = %v", eff.Timeout)
 	}
 }
 
@@ -472,12 +516,19 @@ func TestPoolCanary(t *testing.T) {
 			}
 		}
 	}
-	// Settings' refusal names fields, never values.
-	spec, err := Load("f.yaml", []byte(head+"default:\n  http: {urls: ['socks5://u:"+canary+"@p:1']}\n"), Options{AllowInlineCredentials: true})
+	// A converted pool keeps a literal credential in its member (as the
+	// user asked with -allow-inline-credentials) and shows it nowhere.
+	spec, err := Load("f.yaml", []byte(head+"default:\n  http: {urls: ['socks5://u:"+canary+"@p:1', 'socks5://q:2']}\n"), Options{AllowInlineCredentials: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := spec.Settings(true); err == nil || strings.Contains(err.Error(), canary) {
-		t.Errorf("Settings: %v", err)
+	s, err := spec.Settings(true)
+	if err != nil || s.Default.HTTP.Proxies[0].Password != canary {
+		t.Fatalf("Settings: %v", err)
+	}
+	for _, e := range runtime.ExplainRoutes(s) {
+		if out := fmt.Sprintf("%v %+v %#v", e, e, e); strings.Contains(out, canary) {
+			t.Errorf("explain data shows the canary: %s", out)
+		}
 	}
 }

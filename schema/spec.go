@@ -3,6 +3,7 @@
 package schema
 
 import (
+	"fmt"
 	"sort"
 	"time"
 
@@ -122,13 +123,10 @@ func (s *Spec) ExchangeIDs() []string {
 // Settings converts a valid spec into the runtime's Settings. allowInline
 // accepts literal credentials (generate -allow-inline-credentials).
 //
-// Pools (urls and the pool settings) are validated by Load but not
-// converted yet: Settings returns an error wrapping ErrPoolsNotCompiled
-// rather than drop them.
+// Each route keeps only what the spec sets (a nil pointer stays unset, and
+// every field the spec sets has its bit in Route.Set, zero or not), so
+// runtime.ResolveRoute applies the spec's inheritance and defaults.
 func (s *Spec) Settings(allowInline bool) (runtime.Settings, error) {
-	if err := s.refusePools(); err != nil {
-		return runtime.Settings{}, err
-	}
 	out := runtime.Settings{
 		Enabled:   s.IsEnabled(),
 		EnvPrefix: s.EnvPrefix,
@@ -170,17 +168,69 @@ func (c *ProxyConfig) route(allowInline bool) (*runtime.Route, error) {
 		return nil, nil
 	}
 	if c.Direct {
+		// Load allows timeout_seconds and optimistic with direct: true
+		// (they mean nothing there) and nothing else.
 		return &runtime.Route{Direct: true}, nil
 	}
-	p, err := runtime.ParseURL(c.URL, runtime.ParseURLOptions{AllowInlineCredentials: allowInline})
-	if err != nil {
-		return nil, err
+	r := &runtime.Route{}
+	urls := c.URLs
+	if c.URL != "" {
+		urls = []string{c.URL}
 	}
-	secs := DefaultTimeoutSeconds
-	if c.TimeoutSeconds != nil {
-		secs = *c.TimeoutSeconds
+	for _, u := range urls {
+		p, err := runtime.ParseURL(u, runtime.ParseURLOptions{AllowInlineCredentials: allowInline})
+		if err != nil {
+			return nil, err
+		}
+		r.Proxies = append(r.Proxies, p)
 	}
-	p.Timeout = time.Duration(secs) * time.Second
-	p.Optimistic = c.Optimistic != nil && *c.Optimistic
-	return &runtime.Route{Proxy: p}, nil
+	secs := func(f runtime.RouteField, v *int, dst *time.Duration) {
+		if v != nil {
+			*dst = time.Duration(*v) * time.Second
+			r.Set |= f
+		}
+	}
+	secs(runtime.SetTimeout, c.TimeoutSeconds, &r.Timeout)
+	secs(runtime.SetAttemptTimeout, c.AttemptTimeoutSeconds, &r.AttemptTimeout)
+	if c.Strategy != nil {
+		st, ok := runtime.ParseStrategy(string(*c.Strategy))
+		if !ok {
+			return nil, fmt.Errorf("unknown strategy %q", *c.Strategy)
+		}
+		r.Strategy = st
+		r.Set |= runtime.SetStrategy
+	}
+	if c.HedgeAfterMS != nil {
+		r.HedgeAfter = time.Duration(*c.HedgeAfterMS) * time.Millisecond
+		r.Set |= runtime.SetHedgeAfter
+	}
+	if e := c.Eject; e != nil {
+		if e.AfterFailures != nil {
+			r.Eject.AfterFailures = *e.AfterFailures
+			r.Set |= runtime.SetEjectAfterFailures
+		}
+		secs(runtime.SetEjectDuration, e.Seconds, &r.Eject.Duration)
+		secs(runtime.SetEjectMaxDuration, e.MaxSeconds, &r.Eject.MaxDuration)
+	}
+	if h := c.HealthCheck; h != nil {
+		if h.Target != nil {
+			r.HealthCheck.Target = *h.Target
+			r.Set |= runtime.SetHealthTarget
+		}
+		secs(runtime.SetHealthInterval, h.IntervalSeconds, &r.HealthCheck.Interval)
+		secs(runtime.SetHealthTimeout, h.TimeoutSeconds, &r.HealthCheck.Timeout)
+	}
+	if c.WhenAllDown != nil {
+		a, ok := runtime.ParseAllDown(string(*c.WhenAllDown))
+		if !ok {
+			return nil, fmt.Errorf("unknown when_all_down %q", *c.WhenAllDown)
+		}
+		r.WhenAllDown = a
+		r.Set |= runtime.SetWhenAllDown
+	}
+	if c.Optimistic != nil {
+		r.Optimistic = *c.Optimistic
+		r.Set |= runtime.SetOptimistic
+	}
+	return r, nil
 }

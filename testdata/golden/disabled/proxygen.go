@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/proxygen-go/proxygen/runtime"
 )
@@ -58,16 +57,14 @@ func Exchanges() []Exchange {
 // The compiled-in proxies, one per route the spec names.
 var (
 	defaultRouteHTTP = &runtime.Proxy{
-		Scheme:  runtime.SOCKS5H,
-		Host:    "proxy.internal",
-		Port:    1080,
-		Timeout: 30 * time.Second,
+		Scheme: runtime.SOCKS5H,
+		Host:   "proxy.internal",
+		Port:   1080,
 	}
 	routeBinanceWebSocket = &runtime.Proxy{
-		Scheme:  runtime.HTTP,
-		Host:    "proxy.internal",
-		Port:    3128,
-		Timeout: 30 * time.Second,
+		Scheme: runtime.HTTP,
+		Host:   "proxy.internal",
+		Port:   3128,
 	}
 )
 
@@ -78,10 +75,10 @@ func Settings() runtime.Settings {
 	return runtime.Settings{
 		Enabled: false,
 		Default: runtime.Routes{
-			HTTP: &runtime.Route{Proxy: defaultRouteHTTP},
+			HTTP: &runtime.Route{Proxies: []*runtime.Proxy{defaultRouteHTTP}},
 		},
 		Exchanges: map[string]runtime.Routes{
-			"binance": {WebSocket: &runtime.Route{Proxy: routeBinanceWebSocket}},
+			"binance": {WebSocket: &runtime.Route{Proxies: []*runtime.Proxy{routeBinanceWebSocket}}},
 		},
 	}
 }

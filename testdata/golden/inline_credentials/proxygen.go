@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/proxygen-go/proxygen/runtime"
 )
@@ -66,7 +65,6 @@ var (
 		Port:     3128,
 		User:     "feeduser",
 		Password: "not-a-real-secret",
-		Timeout:  30 * time.Second,
 	}
 )
 
@@ -77,7 +75,7 @@ func Settings() runtime.Settings {
 	return runtime.Settings{
 		Enabled: true,
 		Default: runtime.Routes{
-			HTTP: &runtime.Route{Proxy: defaultRouteHTTP},
+			HTTP: &runtime.Route{Proxies: []*runtime.Proxy{defaultRouteHTTP}},
 		},
 		Exchanges: map[string]runtime.Routes{
 			"binance": {},
