@@ -21,7 +21,7 @@ func (m *model) routeFields(r *runtime.Route) []jen.Code {
 		if i == 0 {
 			members[i] = m.proxyRef(p)
 		} else {
-			members[i] = jen.Op("&").Qual(RuntimePath, "Proxy").Values(proxyFields(p)...)
+			members[i] = jen.Values(proxyFields(p)...)
 		}
 	}
 	list := jen.Index().Op("*").Qual(RuntimePath, "Proxy").Values(members...)

@@ -297,10 +297,12 @@ func parseEnvKey(key string) (target envTarget, field, badT string, ok bool) {
 	case parts[0] == "DEFAULT" && len(parts) >= 3:
 		ti = 1
 	case parts[0] == "EXCHANGES" && len(parts) >= 4:
-		ti = len(parts) - 2
-		if n := len(parts); n >= 5 {
-			if _, isT := envTransport(parts[n-3]); isT && isEnvField(parts[n-2]+"__"+parts[n-1]) {
-				ti = n - 3
+		n := len(parts)
+		ti = n - 2
+		if n >= 5 {
+			_, lastT := envTransport(parts[n-2])
+			if _, isT := envTransport(parts[n-3]); isT && (!lastT || isEnvField(parts[n-2]+"__"+parts[n-1])) {
+				ti = n - 3 // a nested field, known or not
 			}
 		}
 		target.id = strings.ToLower(strings.Join(parts[1:ti], "__"))

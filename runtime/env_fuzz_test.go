@@ -33,7 +33,7 @@ func FuzzApplyEnv(f *testing.F) {
 	}
 	base := runtime.Settings{
 		Enabled: true,
-		Default: runtime.Routes{HTTP: &runtime.Route{Proxies: []*runtime.Proxy{&runtime.Proxy{Scheme: runtime.SOCKS5H, Host: "proxy.internal", Port: 1080}}}},
+		Default: runtime.Routes{HTTP: &runtime.Route{Proxies: []*runtime.Proxy{{Scheme: runtime.SOCKS5H, Host: "proxy.internal", Port: 1080}}}},
 		Exchanges: map[string]runtime.Routes{
 			"binance": {WebSocket: &runtime.Route{Direct: true}},
 		},

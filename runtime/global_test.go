@@ -163,7 +163,7 @@ func TestGlobalDialContext(t *testing.T) {
 	defer srv.Close()
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	proxy := newConnectProxy(t)
-	s := Settings{Enabled: true, Exchanges: map[string]Routes{"binance": {WebSocket: &Route{Proxies: []*Proxy{&Proxy{Scheme: HTTP, Host: "127.0.0.1", Port: proxy.port}}}}}}
+	s := Settings{Enabled: true, Exchanges: map[string]Routes{"binance": {WebSocket: &Route{Proxies: []*Proxy{{Scheme: HTTP, Host: "127.0.0.1", Port: proxy.port}}}}}}
 	if err := InstallSettings(s); err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func TestGlobalDialContext(t *testing.T) {
 
 func TestInit(t *testing.T) {
 	resetGlobal(t)
-	base := Settings{Enabled: true, Default: Routes{HTTP: &Route{Proxies: []*Proxy{&Proxy{Scheme: HTTP, Host: "h", Port: 1, UserVar: "PXG_TEST_USER"}}}}}
+	base := Settings{Enabled: true, Default: Routes{HTTP: &Route{Proxies: []*Proxy{{Scheme: HTTP, Host: "h", Port: 1, UserVar: "PXG_TEST_USER"}}}}}
 
 	t.Setenv("PXG_TEST_USER", "alice")
 	t.Setenv("CRYPTOFEED_PROXY_DEFAULT__WEBSOCKET__URL", "socks5://${PXG_TEST_USER}:${PXG_TEST_PASS}@s:2")

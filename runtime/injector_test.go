@@ -157,8 +157,8 @@ func TestInjectorFallback(t *testing.T) {
 
 func TestInjectorLookup(t *testing.T) {
 	s := Settings{Enabled: true,
-		Default:   Routes{WebSocket: &Route{Proxies: []*Proxy{&Proxy{Scheme: HTTP, Host: "h", Port: 1, UserVar: "PX_USER", PasswordVar: "PX_PASS"}}}},
-		Exchanges: map[string]Routes{"binance": {HTTP: &Route{Proxies: []*Proxy{&Proxy{Scheme: SOCKS5, Host: "s", Port: 2, UserVar: "B_USER", PasswordVar: "B_PASS"}}}}}}
+		Default:   Routes{WebSocket: &Route{Proxies: []*Proxy{{Scheme: HTTP, Host: "h", Port: 1, UserVar: "PX_USER", PasswordVar: "PX_PASS"}}}},
+		Exchanges: map[string]Routes{"binance": {HTTP: &Route{Proxies: []*Proxy{{Scheme: SOCKS5, Host: "s", Port: 2, UserVar: "B_USER", PasswordVar: "B_PASS"}}}}}}
 	env := map[string]string{"PX_USER": "alice", "PX_PASS": canary, "B_USER": "bob", "B_PASS": ""}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 
@@ -290,7 +290,7 @@ func TestExplain(t *testing.T) {
 // (the literal "${VAR}" is never sent).
 func TestInjectorUnresolvedDial(t *testing.T) {
 	proxy := newConnectProxy(t)
-	s := Settings{Enabled: true, Default: Routes{HTTP: &Route{Proxies: []*Proxy{&Proxy{Scheme: HTTP, Host: "127.0.0.1", Port: proxy.port, UserVar: "PXG_NOT_SET"}}}}}
+	s := Settings{Enabled: true, Default: Routes{HTTP: &Route{Proxies: []*Proxy{{Scheme: HTTP, Host: "127.0.0.1", Port: proxy.port, UserVar: "PXG_NOT_SET"}}}}}
 	in, err := NewInjector(s)
 	if err != nil {
 		t.Fatal(err)

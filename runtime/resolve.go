@@ -83,9 +83,6 @@ func (f RouteField) String() string {
 	return strings.Join(parts, "|")
 }
 
-// envName is the field's variable suffix ("EJECT__SECONDS").
-func (f RouteField) envName() string { return routeFieldInfo[f.index()].env }
-
 // Has reports whether the route sets f itself: its value is not zero or
 // its bit is in Set.
 func (r *Route) Has(f RouteField) bool {

@@ -226,15 +226,24 @@ func validateSettings(r, base *Route, path string, add func(path, format string,
 	var o RouteOrigin
 	eff := effective(r, base, &o)
 	own := func(f RouteField) bool { return o.Of(f).Origin == OriginOverride }
+	from := func(f RouteField, v time.Duration) string {
+		switch o.Of(f).Origin {
+		case OriginDefault:
+			return v.String() + ", inherited from the default route"
+		case OriginBuiltin:
+			return v.String() + ", the built-in default"
+		}
+		return v.String()
+	}
 	order := func(lo, hi RouteField, loV, hiV time.Duration) {
 		if loV <= hiV {
 			return
 		}
 		switch {
 		case own(lo):
-			add(path+"."+lo.String(), "must be <= %s (%s, %s)", hi, hiV, o.Of(hi).Origin)
+			add(path+"."+lo.String(), "must be <= %s (%s)", hi, from(hi, hiV))
 		case own(hi):
-			add(path+"."+hi.String(), "must be >= %s (%s, %s)", lo, loV, o.Of(lo).Origin)
+			add(path+"."+hi.String(), "must be >= %s (%s)", lo, from(lo, loV))
 		}
 	}
 	// AttemptTimeout as set (effective clamps it to Timeout).

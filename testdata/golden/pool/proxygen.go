@@ -87,7 +87,7 @@ func Settings() runtime.Settings {
 			WebSocket: &runtime.Route{
 				Proxies: []*runtime.Proxy{
 					defaultRouteWebSocket,
-					&runtime.Proxy{
+					{
 						Scheme: runtime.SOCKS5H,
 						Host:   "eu2.internal",
 						Port:   1080,
