@@ -114,15 +114,31 @@ type routeEdit struct {
 //	<P>EXCHANGES__BINANCE__HTTP__URL         an exchange's route (new ids allowed)
 //	<P>EXCHANGES__KRAKEN__WEBSOCKET__DIRECT
 //	<P>EXCHANGES__KRAKEN__WEBSOCKET__OPTIMISTIC
+//	<P>EXCHANGES__BINANCE__HTTP__URLS=url1,url2  a pool
+//	<P>DEFAULT__WEBSOCKET__EJECT__SECONDS       a nested setting
 //
-// Booleans are 1/true/yes/on or 0/false/no/off (any case); TIMEOUT_SECONDS
-// is an integer 1..300. Env wins field by field: TIMEOUT_SECONDS or
-// OPTIMISTIC keep the compiled-in URL; URL replaces scheme, host, port and
-// credentials but keeps the compiled-in timeout and optimistic flag. For one
-// transport a URL replaces a compiled-in direct: true and DIRECT=true
-// replaces a compiled-in URL; DIRECT=false, TIMEOUT_SECONDS or OPTIMISTIC on
-// a route with no URL in the spec or env is an error, as is DIRECT=true
-// together with URL, TIMEOUT_SECONDS or OPTIMISTIC.
+// FIELD is a route's destination, URL (a pool of one), URLS (a pool:
+// comma-separated URLs, 1..MaxPoolMembers) or DIRECT, or one variable per
+// setting: TIMEOUT_SECONDS, ATTEMPT_TIMEOUT_SECONDS, STRATEGY,
+// HEDGE_AFTER_MS, EJECT__AFTER_FAILURES, EJECT__SECONDS,
+// EJECT__MAX_SECONDS, HEALTH_CHECK__TARGET,
+// HEALTH_CHECK__INTERVAL_SECONDS, HEALTH_CHECK__TIMEOUT_SECONDS,
+// WHEN_ALL_DOWN, OPTIMISTIC (RouteField's spec keys, "." written "__").
+// Booleans are 1/true/yes/on or 0/false/no/off (any case); numbers are
+// integers within the limits of limits.go; STRATEGY and WHEN_ALL_DOWN are
+// the spec's names (any case).
+//
+// Env wins field by field: a setting keeps the route's destination and its
+// other settings; URL or URLS replace the members (credentials included)
+// but keep every setting, and a new member takes the TLSConfig of the
+// route's first member. A setting set on the default route reaches every
+// exchange route that does not set it (ResolveRoute). For one transport a
+// URL or URLS replaces a compiled-in direct: true and DIRECT=true replaces
+// compiled-in members; URL together with URLS is an error, as are
+// DIRECT=false or a setting on a route with no URL in the spec or env, and
+// DIRECT=true together with URL, URLS or a setting. Rules between two
+// settings (ATTEMPT_TIMEOUT_SECONDS <= TIMEOUT_SECONDS, ...) are checked
+// on the result by Validate and reported at the setting's path.
 //
 // URLs follow the spec's rules except that literal credentials are allowed:
 // the environment already carries secrets (like HTTPS_PROXY does), and the

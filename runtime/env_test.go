@@ -198,7 +198,7 @@ func TestApplyEnvErrors(t *testing.T) {
 		{"urls empty member", []string{P + "DEFAULT__HTTP__URLS=http://h:1,,http://h:2"}, []string{P + "DEFAULT__HTTP__URLS: member 2 is empty"}},
 		{"urls empty", []string{P + "DEFAULT__HTTP__URLS="}, []string{P + "DEFAULT__HTTP__URLS: member 1 is empty"}},
 		{"urls too many", []string{P + "DEFAULT__HTTP__URLS=" + strings.Repeat("http://h:1,", 64) + "http://h:2"}, []string{P + "DEFAULT__HTTP__URLS: a pool has at most 64 members (got 65)"}},
-		{"urls duplicate", []string{P + "DEFAULT__HTTP__URLS=http://u:" + canary + "@h:1,http://H:1"}, []string{"default.http.urls.1: duplicates member 0"}},
+		{"urls duplicate", []string{P + "DEFAULT__HTTP__URLS=http://u:" + canary + "@h:1,http://u:" + canary + "@H:1"}, []string{"default.http.urls.1: duplicates member 0"}},
 		{"strategy", []string{P + "DEFAULT__HTTP__STRATEGY=" + canary}, []string{P + "DEFAULT__HTTP__STRATEGY: unknown strategy: want failover"}},
 		{"attempt", []string{P + "DEFAULT__HTTP__ATTEMPT_TIMEOUT_SECONDS=0"}, []string{P + "DEFAULT__HTTP__ATTEMPT_TIMEOUT_SECONDS: must be an integer 1..300 (seconds)"}},
 		{"attempt over timeout", []string{P + "DEFAULT__HTTP__ATTEMPT_TIMEOUT_SECONDS=31"}, []string{"default.http.attempt_timeout_seconds: must be <= timeout_seconds (30s)",

@@ -112,7 +112,7 @@ func validateRouteIn(r, base *Route, path string, inSettings bool, add func(path
 	if n := len(r.Proxies); n > MaxPoolMembers {
 		add(path+".urls", "a pool has at most %d members (got %d)", MaxPoolMembers, n)
 	}
-	first := make(map[proxyKey]int, len(r.Proxies))
+	first := make(map[memberID]int, len(r.Proxies))
 	for i, p := range r.Proxies {
 		mp := path + ".url"
 		if len(r.Proxies) > 1 {
@@ -129,17 +129,31 @@ func validateRouteIn(r, base *Route, path string, inSettings bool, add func(path
 		if inSettings && p.Optimistic {
 			add(mp, "a member's Optimistic must be false: set the route's Optimistic")
 		}
-		k := keyOf(p)
-		if ip := net.ParseIP(k.host); ip != nil {
-			k.host = ip.String()
-		}
+		k := memberIdentity(p)
 		if j, dup := first[k]; dup {
-			add(mp, "duplicates member %d: the same proxy (scheme, host, port) twice", j)
+			add(mp, "duplicates member %d: the same proxy twice", j)
 			continue
 		}
 		first[k] = i
 	}
 	validateSettings(r, base, path, add)
+}
+
+// memberID identifies a member for the duplicate rule, as the spec's
+// rule does: scheme, host (case and IPv6 spelling normalised), port and
+// the credentials or their variable names. It holds literal credentials
+// and is never printed.
+type memberID struct {
+	key                                  proxyKey
+	user, userVar, password, passwordVar string
+}
+
+func memberIdentity(p *Proxy) memberID {
+	k := keyOf(p)
+	if ip := net.ParseIP(k.host); ip != nil {
+		k.host = ip.String()
+	}
+	return memberID{k, p.User, p.UserVar, p.Password, p.PasswordVar}
 }
 
 // validateProxy checks one member.

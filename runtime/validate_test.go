@@ -133,10 +133,15 @@ func TestValidatePools(t *testing.T) {
 		}), nil},
 		{"max members", Settings{Default: Routes{HTTP: &Route{Proxies: many[:MaxPoolMembers]}}}, nil},
 		{"too many", Settings{Default: Routes{HTTP: &Route{Proxies: many}}}, []string{"default.http.urls: a pool has at most 64 members (got 65)"}},
-		{"duplicate", def(func(r *Route) {
-			r.Proxies = append(r.Proxies, &Proxy{Scheme: SOCKS5H, Host: "A", Port: 1, User: "other"})
-		}),
+		{"duplicate", def(func(r *Route) { r.Proxies = append(r.Proxies, &Proxy{Scheme: SOCKS5H, Host: "A", Port: 1}) }),
 			[]string{"default.http.urls.2: duplicates member 0"}},
+		{"duplicate ipv6 spelling", def(func(r *Route) {
+			r.Proxies = append(r.Proxies, &Proxy{Scheme: HTTP, Host: "2001:db8::1", Port: 1, UserVar: "U"}, &Proxy{Scheme: HTTP, Host: "2001:DB8:0::1", Port: 1, UserVar: "U"})
+		}), []string{"default.http.urls.3: duplicates member 2"}},
+		// As the spec's rule: other credentials make another member.
+		{"same proxy other credentials", def(func(r *Route) {
+			r.Proxies = append(r.Proxies, &Proxy{Scheme: SOCKS5H, Host: "a", Port: 1, UserVar: "U"}, &Proxy{Scheme: SOCKS5H, Host: "a", Port: 1, User: "u", Password: canary})
+		}), nil},
 		{"nil member", def(func(r *Route) { r.Proxies[1] = nil }), []string{"default.http.urls.1: is nil"}},
 		{"member of a pool", def(func(r *Route) { r.Proxies[1] = px(HTTP, "", 1) }), []string{"default.http.urls.1: proxy URL needs a host"}},
 		{"explicit zero timeout", def(func(r *Route) { r.Set = SetTimeout }), []string{"default.http.timeout_seconds: must be 1s..5m0s (got 0s)"}},
