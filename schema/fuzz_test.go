@@ -12,8 +12,8 @@ import (
 // FuzzLoad feeds any bytes to Load: it must never panic; an error must be
 // schema.Errors whose every entry names the file and has a position
 // (Line >= 1, Col >= 1); a spec that loads must convert to runtime Settings
-// the runtime accepts and must generate (until the runtime compiles pools,
-// a spec with a pool must be refused with ErrPoolsNotCompiled instead).
+// the runtime accepts (pools included: the spec's and the runtime's rules
+// agree) and must generate.
 func FuzzLoad(f *testing.F) {
 	f.Add([]byte("version: 1\nenabled: true\n"))
 	f.Add([]byte("version: 1\nenabled: true\ndefault:\n  http: { url: \"socks5h://proxy.internal:1080\", timeout_seconds: 30 }\n  websocket: { url: \"http://${PROXY_USER}:${PROXY_PASS}@proxy.internal:3128\" }\nexchanges:\n  binance:\n    http: { url: \"https://eu-egress.internal:8443\", timeout_seconds: 10 }\n  kraken:\n    websocket: { direct: true }\n  bybit: {}\n"))
