@@ -79,7 +79,7 @@ func (c *cli) explain(args []string) int {
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", label(r.Exchange), r.Transport, proxy, timeout, r.SourceLabel(),
-			strings.Join(r.Env, " "), credentials(e.Vars, *env && !base.Lock))
+			strings.Join(r.Env, " "), credentials(e.Vars, *env))
 	}
 	if len(pools) > 0 {
 		fmt.Fprintln(tw)
