@@ -290,7 +290,7 @@ func ApplyEnv(s Settings, environ []string) (Settings, error) {
 	}
 	if len(errs) == 0 {
 		if err := Validate(out); err != nil {
-			errs = append(errs, err)
+			errs = append(errs, envValidateErrors(err, edits)...)
 		}
 	}
 	if len(errs) > 0 {
@@ -300,6 +300,57 @@ func ApplyEnv(s Settings, environ []string) (Settings, error) {
 		out.FromEnv = fromEnv
 	}
 	return out, nil
+}
+
+// envValidateErrors turns Validate's errors on the overlaid settings into
+// errors that never show a value: a rule broken at a field a variable set
+// is an *EnvError naming the variable; any other keeps its *SettingsError
+// path; both lose the values a rule between two settings quotes.
+func envValidateErrors(err error, edits map[envTarget]*routeEdit) []error {
+	at := make(map[string]string) // field path -> variable
+	for k, e := range edits {
+		for i, v := range e.fieldVar {
+			if v != "" {
+				at[k.path()+"."+routeFieldInfo[i].key] = v
+			}
+		}
+		for _, f := range []RouteField{SetHealthInterval, SetHealthTimeout} {
+			if v := e.fieldVar[f.index()]; v != "" {
+				at[k.path()+".health_check"] = v // needs target
+			}
+		}
+		if e.urlVar != "" {
+			at[k.path()+".url"] = e.urlVar
+		}
+		if e.urlsVar != "" {
+			for i := range e.proxies {
+				at[k.path()+".urls."+strconv.Itoa(i)] = e.urlsVar
+			}
+			at[k.path()+".url"] = e.urlsVar // a pool of one
+		}
+	}
+	list := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		list = j.Unwrap()
+	}
+	out := make([]error, 0, len(list))
+	for _, e := range list {
+		se, ok := e.(*SettingsError)
+		if !ok {
+			out = append(out, e)
+			continue
+		}
+		reason := se.Reason
+		if i := strings.LastIndex(reason, " ("); i > 0 && strings.HasSuffix(reason, ")") && strings.ContainsAny(reason[i:], "0123456789") {
+			reason = reason[:i] // quotes values
+		}
+		if v, ok := at[se.Path]; ok {
+			out = append(out, &EnvError{Var: v, Reason: se.Path + ": " + reason})
+			continue
+		}
+		out = append(out, &SettingsError{Path: se.Path, Reason: reason + " (after the environment overlay)", Err: se.Err})
+	}
+	return out
 }
 
 // parseEnvKey splits a variable name after the prefix into its route and

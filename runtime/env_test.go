@@ -198,20 +198,20 @@ func TestApplyEnvErrors(t *testing.T) {
 		{"urls empty member", []string{P + "DEFAULT__HTTP__URLS=http://h:1,,http://h:2"}, []string{P + "DEFAULT__HTTP__URLS: member 2 is empty"}},
 		{"urls empty", []string{P + "DEFAULT__HTTP__URLS="}, []string{P + "DEFAULT__HTTP__URLS: member 1 is empty"}},
 		{"urls too many", []string{P + "DEFAULT__HTTP__URLS=" + strings.Repeat("http://h:1,", 64) + "http://h:2"}, []string{P + "DEFAULT__HTTP__URLS: a pool has at most 64 members (got 65)"}},
-		{"urls duplicate", []string{P + "DEFAULT__HTTP__URLS=http://u:" + canary + "@h:1,http://u:" + canary + "@H:1"}, []string{"default.http.urls.1: duplicates member 0"}},
+		{"urls duplicate", []string{P + "DEFAULT__HTTP__URLS=http://u:" + canary + "@h:1,http://u:" + canary + "@H:1"}, []string{P + "DEFAULT__HTTP__URLS: default.http.urls.1: duplicates member 0: the same proxy twice"}},
 		{"strategy", []string{P + "DEFAULT__HTTP__STRATEGY=" + canary}, []string{P + "DEFAULT__HTTP__STRATEGY: unknown strategy: want failover"}},
 		{"attempt", []string{P + "DEFAULT__HTTP__ATTEMPT_TIMEOUT_SECONDS=0"}, []string{P + "DEFAULT__HTTP__ATTEMPT_TIMEOUT_SECONDS: must be an integer 1..300 (seconds)"}},
-		{"attempt over timeout", []string{P + "DEFAULT__HTTP__ATTEMPT_TIMEOUT_SECONDS=31"}, []string{"default.http.attempt_timeout_seconds: must be <= timeout_seconds (30s)",
-			"exchanges.binance.http.timeout_seconds: must be >= attempt_timeout_seconds (31s, inherited from the default route)"}},
+		{"attempt over timeout", []string{P + "DEFAULT__HTTP__ATTEMPT_TIMEOUT_SECONDS=31"}, []string{P + "DEFAULT__HTTP__ATTEMPT_TIMEOUT_SECONDS: default.http.attempt_timeout_seconds: must be <= timeout_seconds",
+			"exchanges.binance.http.timeout_seconds: must be >= attempt_timeout_seconds (after the environment overlay)"}},
 		{"hedge", []string{P + "DEFAULT__HTTP__HEDGE_AFTER_MS=9", P + "DEFAULT__WEBSOCKET__HEDGE_AFTER_MS=60001"}, []string{"HTTP__HEDGE_AFTER_MS: must be 0 (off) or an integer 10..60000 (milliseconds)", "WEBSOCKET__HEDGE_AFTER_MS: must be 0 (off)"}},
 		{"eject failures", []string{P + "DEFAULT__HTTP__EJECT__AFTER_FAILURES=101"}, []string{P + "DEFAULT__HTTP__EJECT__AFTER_FAILURES: must be an integer 1..100"}},
 		{"eject seconds", []string{P + "DEFAULT__HTTP__EJECT__SECONDS=3601"}, []string{P + "DEFAULT__HTTP__EJECT__SECONDS: must be an integer 1..3600 (seconds)"}},
 		{"eject max", []string{P + "DEFAULT__HTTP__EJECT__MAX_SECONDS=86401"}, []string{P + "DEFAULT__HTTP__EJECT__MAX_SECONDS: must be an integer 1..86400 (seconds)"}},
-		{"eject order", []string{P + "DEFAULT__HTTP__EJECT__SECONDS=301"}, []string{"default.http.eject.seconds: must be <= eject.max_seconds (5m0s, the built-in default)"}},
+		{"eject order", []string{P + "DEFAULT__HTTP__EJECT__SECONDS=301"}, []string{P + "DEFAULT__HTTP__EJECT__SECONDS: default.http.eject.seconds: must be <= eject.max_seconds"}},
 		{"target", []string{P + "DEFAULT__HTTP__HEALTH_CHECK__TARGET=" + canary}, []string{P + "DEFAULT__HTTP__HEALTH_CHECK__TARGET: must be host:port"}},
 		{"interval", []string{P + "DEFAULT__HTTP__HEALTH_CHECK__INTERVAL_SECONDS=4"}, []string{P + "DEFAULT__HTTP__HEALTH_CHECK__INTERVAL_SECONDS: must be an integer 5..3600 (seconds)"}},
 		{"probe timeout", []string{P + "DEFAULT__HTTP__HEALTH_CHECK__TIMEOUT_SECONDS=61"}, []string{P + "DEFAULT__HTTP__HEALTH_CHECK__TIMEOUT_SECONDS: must be an integer 1..60 (seconds)"}},
-		{"probe without target", []string{P + "DEFAULT__HTTP__HEALTH_CHECK__INTERVAL_SECONDS=60"}, []string{"default.http.health_check: needs target (host:port)"}},
+		{"probe without target", []string{P + "DEFAULT__HTTP__HEALTH_CHECK__INTERVAL_SECONDS=60"}, []string{P + "DEFAULT__HTTP__HEALTH_CHECK__INTERVAL_SECONDS: default.http.health_check: needs target (host:port)"}},
 		{"when all down", []string{P + "DEFAULT__HTTP__WHEN_ALL_DOWN=" + canary}, []string{P + "DEFAULT__HTTP__WHEN_ALL_DOWN: unknown when_all_down: want try_ejected or fail_fast"}},
 		{"unknown nested field", []string{P + "EXCHANGES__BINANCE__HTTP__EJECT__FOO=1"}, []string{P + `EXCHANGES__BINANCE__HTTP__EJECT__FOO: unknown field "EJECT__FOO"`}},
 		{"pool setting without url", []string{P + "EXCHANGES__KRAKEN__WEBSOCKET__STRATEGY=sticky"}, []string{P + "EXCHANGES__KRAKEN__WEBSOCKET__STRATEGY: needs a proxy URL: exchanges.kraken.websocket is direct: true in the spec"}},
@@ -349,5 +349,25 @@ func TestApplyEnvPools(t *testing.T) {
 	}
 	if r, _ := ResolveRoute(s2, "kraken", TransportHTTP); r.Strategy != StrategyFailover {
 		t.Errorf("an inheriting route got strategy %v", r.Strategy)
+	}
+}
+
+// A rule between two settings broken by a variable names the variable and
+// quotes no value, also where an exchange inherits the variable's value.
+func TestApplyEnvCrossFieldNoValue(t *testing.T) {
+	const P = DefaultEnvPrefix
+	_, err := ApplyEnv(envBase(), []string{P + "DEFAULT__HTTP__ATTEMPT_TIMEOUT_SECONDS=287", P + "DEFAULT__HTTP__EJECT__SECONDS=1999"})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, v := range []string{"287", "1999", "4m47s", "33m19s"} {
+		if strings.Contains(err.Error(), v) {
+			t.Errorf("error quotes a value (%s): %v", v, err)
+		}
+	}
+	var ee *EnvError
+	if !errors.As(err, &ee) || !strings.Contains(err.Error(), P+"DEFAULT__HTTP__EJECT__SECONDS: default.http.eject.seconds: must be <= eject.max_seconds") ||
+		!strings.Contains(err.Error(), "exchanges.binance.http.timeout_seconds: must be >= attempt_timeout_seconds (after the environment overlay)") {
+		t.Errorf("got %v", err)
 	}
 }
