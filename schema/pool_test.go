@@ -230,8 +230,17 @@ func TestPoolErrors(t *testing.T) {
 	for _, tt := range poolErrorCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.want == nil {
-				if _, err := Load("f.yaml", []byte(tt.src), tt.opts); err != nil {
+				spec, err := Load("f.yaml", []byte(tt.src), tt.opts)
+				if err != nil {
 					t.Fatalf("Load: %v", err)
+				}
+				// The runtime's rules agree: the converted spec is valid.
+				s, err := spec.Settings(tt.opts.AllowInlineCredentials)
+				if err != nil {
+					t.Fatalf("Settings: %v", err)
+				}
+				if err := runtime.Validate(s); err != nil {
+					t.Fatalf("runtime.Validate: %v", err)
 				}
 				return
 			}
