@@ -149,10 +149,10 @@ func build(spec *schema.Spec, opts Options) (*model, error) {
 		return nil, err
 	}
 	add := func(name string, r *runtime.Route) {
-		if r != nil && r.Proxy != nil {
-			m.proxies = append(m.proxies, namedProxy{name, r.Proxy})
-			m.vars[r.Proxy] = name
-			if r.Proxy.User != "" || r.Proxy.Password.Reveal() != "" {
+		if r != nil && len(r.Proxies) > 0 {
+			m.proxies = append(m.proxies, namedProxy{name, r.Proxies[0]})
+			m.vars[r.Proxies[0]] = name
+			if inlineCredentials(r) {
 				m.inline = true
 			}
 		}
@@ -180,7 +180,7 @@ func (m *model) effective(id string, t runtime.Transport) *runtime.Proxy {
 	if r == nil || r.Direct {
 		return nil
 	}
-	return r.Proxy
+	return r.Proxies[0]
 }
 
 func (m *model) proxyRef(p *runtime.Proxy) jen.Code {
@@ -344,7 +344,7 @@ func renderSettings(f *jen.File, m *model) {
 		if r.Direct {
 			return jen.Op("&").Qual(RuntimePath, "Route").Values(field("Direct", jen.True()))
 		}
-		return jen.Op("&").Qual(RuntimePath, "Route").Values(field("Proxy", m.proxyRef(r.Proxy)))
+		return jen.Op("&").Qual(RuntimePath, "Route").Values(m.routeFields(r)...)
 	}
 	routes := func(r runtime.Routes) []jen.Code {
 		var fs []jen.Code

@@ -96,7 +96,7 @@ func TestHTTPClientKeepAlive(t *testing.T) {
 		viaPx bool
 	}{
 		{"direct", nil, false},
-		{"http proxy", &Route{Proxy: &Proxy{Scheme: HTTP, Host: "127.0.0.1", Port: proxy.port}}, true},
+		{"http proxy", &Route{Proxies: []*Proxy{{Scheme: HTTP, Host: "127.0.0.1", Port: proxy.port}}}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			conns.Store(0)
@@ -164,7 +164,7 @@ func TestWebSocketHTTPClientTunnels(t *testing.T) {
 	pool := x509.NewCertPool()
 	pool.AddCert(secure.Certificate())
 	proxy := newConnectProxy(t)
-	s := Settings{Enabled: true, Default: Routes{WebSocket: &Route{Proxy: &Proxy{Scheme: HTTP, Host: "127.0.0.1", Port: proxy.port}}}}
+	s := Settings{Enabled: true, Default: Routes{WebSocket: &Route{Proxies: []*Proxy{{Scheme: HTTP, Host: "127.0.0.1", Port: proxy.port}}}}}
 	in, err := NewInjector(s, WithClientTLSConfig(&tls.Config{RootCAs: pool}))
 	if err != nil {
 		t.Fatal(err)
@@ -201,7 +201,7 @@ func TestInjectorDialContext(t *testing.T) {
 		}
 	}()
 	proxy := newConnectProxy(t)
-	in, err := NewInjector(Settings{Enabled: true, Exchanges: map[string]Routes{"binance": {WebSocket: &Route{Proxy: &Proxy{Scheme: HTTP, Host: "127.0.0.1", Port: proxy.port}}}}})
+	in, err := NewInjector(Settings{Enabled: true, Exchanges: map[string]Routes{"binance": {WebSocket: &Route{Proxies: []*Proxy{{Scheme: HTTP, Host: "127.0.0.1", Port: proxy.port}}}}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,13 +27,23 @@ func FuzzApplyEnv(f *testing.F) {
 		{"EXCHANGES__BINANCE__HTTP__PASSWORD", "hunter2-hunter2"},
 		{"DEFAULT__HTTP__URL", "socks4://id:pw-pw-pw-pw@h:1080"},
 		{"DEFAULT__HTTP__URL", "https://u:p%zzpass@[::1:8443"},
+		{"DEFAULT__HTTP__URLS", "socks5://a:1,http://u:s3cr3t-pw@b:2,socks5://a:1"},
+		{"EXCHANGES__BINANCE_FUTURES__HTTP__URLS", "socks5://a:1, ,http://b:2"},
+		{"DEFAULT__HTTP__STRATEGY", "least-connections"},
+		{"DEFAULT__HTTP__HEDGE_AFTER_MS", "250"},
+		{"DEFAULT__HTTP__EJECT__MAX_SECONDS", "86400000"},
+		{"DEFAULT__HTTP__EJECT__SECONDS", "600"},
+		{"DEFAULT__HTTP__HEALTH_CHECK__TARGET", "u:pw-secret@host:443"},
+		{"DEFAULT__HTTP__HEALTH_CHECK__INTERVAL_SECONDS", "60"},
+		{"EXCHANGES__BINANCE__WEBSOCKET__WHEN_ALL_DOWN", "go-direct"},
+		{"EXCHANGES__X__HTTP__EJECT__NOPE", "1"},
 	}
 	for _, s := range seeds {
 		f.Add(s[0], s[1])
 	}
 	base := runtime.Settings{
 		Enabled: true,
-		Default: runtime.Routes{HTTP: &runtime.Route{Proxy: &runtime.Proxy{Scheme: runtime.SOCKS5H, Host: "proxy.internal", Port: 1080}}},
+		Default: runtime.Routes{HTTP: &runtime.Route{Proxies: []*runtime.Proxy{{Scheme: runtime.SOCKS5H, Host: "proxy.internal", Port: 1080}}}},
 		Exchanges: map[string]runtime.Routes{
 			"binance": {WebSocket: &runtime.Route{Direct: true}},
 		},

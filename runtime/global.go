@@ -84,7 +84,7 @@ func SetFallback(p *Proxy) error {
 		return nil
 	}
 	var errs []error
-	validateRoute(&Route{Proxy: p}, "fallback", func(path, format string, args ...any) {
+	validateRoute(&Route{Proxies: []*Proxy{p}}, "fallback", func(path, format string, args ...any) {
 		errs = append(errs, &SettingsError{Path: path, Reason: sprintf(format, args...)})
 	})
 	if err := joinSorted(errs); err != nil {

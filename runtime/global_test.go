@@ -70,7 +70,7 @@ func TestGlobalFallback(t *testing.T) {
 	}
 
 	// Installed: injector route -> legacy proxy -> none (requirement R2.3, docs/TRACEABILITY.md).
-	s := Settings{Enabled: true, Default: Routes{WebSocket: &Route{Proxy: px(SOCKS5H, "def", 1)}},
+	s := Settings{Enabled: true, Default: Routes{WebSocket: &Route{Proxies: []*Proxy{px(SOCKS5H, "def", 1)}}},
 		Exchanges: map[string]Routes{"kraken": {HTTP: &Route{Direct: true}}}}
 	if err := InstallSettings(s); err != nil {
 		t.Fatal(err)
@@ -129,8 +129,8 @@ func TestGlobalFallback(t *testing.T) {
 
 func TestGlobalInstall(t *testing.T) {
 	resetGlobal(t)
-	s := Settings{Enabled: true, Default: Routes{HTTP: &Route{Proxy: px(SOCKS5H, "def", 1)}},
-		Exchanges: map[string]Routes{"binance": {HTTP: &Route{Proxy: px(HTTP, "b", 2)}}}}
+	s := Settings{Enabled: true, Default: Routes{HTTP: &Route{Proxies: []*Proxy{px(SOCKS5H, "def", 1)}}},
+		Exchanges: map[string]Routes{"binance": {HTTP: &Route{Proxies: []*Proxy{px(HTTP, "b", 2)}}}}}
 	if err := InstallSettings(s); err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestGlobalDialContext(t *testing.T) {
 	defer srv.Close()
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	proxy := newConnectProxy(t)
-	s := Settings{Enabled: true, Exchanges: map[string]Routes{"binance": {WebSocket: &Route{Proxy: &Proxy{Scheme: HTTP, Host: "127.0.0.1", Port: proxy.port}}}}}
+	s := Settings{Enabled: true, Exchanges: map[string]Routes{"binance": {WebSocket: &Route{Proxies: []*Proxy{{Scheme: HTTP, Host: "127.0.0.1", Port: proxy.port}}}}}}
 	if err := InstallSettings(s); err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestGlobalDialContext(t *testing.T) {
 
 func TestInit(t *testing.T) {
 	resetGlobal(t)
-	base := Settings{Enabled: true, Default: Routes{HTTP: &Route{Proxy: &Proxy{Scheme: HTTP, Host: "h", Port: 1, UserVar: "PXG_TEST_USER"}}}}
+	base := Settings{Enabled: true, Default: Routes{HTTP: &Route{Proxies: []*Proxy{{Scheme: HTTP, Host: "h", Port: 1, UserVar: "PXG_TEST_USER"}}}}}
 
 	t.Setenv("PXG_TEST_USER", "alice")
 	t.Setenv("CRYPTOFEED_PROXY_DEFAULT__WEBSOCKET__URL", "socks5://${PXG_TEST_USER}:${PXG_TEST_PASS}@s:2")
@@ -270,7 +270,7 @@ func TestInit(t *testing.T) {
 // with -race.
 func TestGlobalConcurrent(t *testing.T) {
 	resetGlobal(t)
-	in, err := NewInjector(Settings{Enabled: true, Default: Routes{HTTP: &Route{Proxy: px(SOCKS5H, "def", 1)}}})
+	in, err := NewInjector(Settings{Enabled: true, Default: Routes{HTTP: &Route{Proxies: []*Proxy{px(SOCKS5H, "def", 1)}}}})
 	if err != nil {
 		t.Fatal(err)
 	}

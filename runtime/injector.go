@@ -179,7 +179,7 @@ func NewInjector(s Settings, opts ...Option) (*Injector, error) {
 		errs = append(errs, err)
 	}
 	if o.fallback != nil {
-		validateRoute(&Route{Proxy: o.fallback}, "fallback", func(path, format string, args ...any) {
+		validateRoute(&Route{Proxies: []*Proxy{o.fallback}}, "fallback", func(path, format string, args ...any) {
 			errs = append(errs, &SettingsError{Path: path, Reason: sprintf(format, args...)})
 		})
 	}
@@ -230,14 +230,14 @@ func NewInjector(s Settings, opts ...Option) (*Injector, error) {
 				if r.Direct {
 					return nil, SourceOverride
 				}
-				return prep(r.Proxy, path+"."+t.String()), SourceOverride
+				return prep(firstProxy(&s, own, t), path+"."+t.String()), SourceOverride
 			}
 		}
 		if r := s.Default.Get(t); r != nil {
 			if r.Direct {
 				return nil, SourceDefault
 			}
-			return prep(r.Proxy, "default."+t.String()), SourceDefault
+			return prep(firstProxy(&s, nil, t), "default."+t.String()), SourceDefault
 		}
 		return noRoute(SourceDirect)
 	}

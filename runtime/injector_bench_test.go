@@ -6,14 +6,14 @@ import (
 )
 
 func benchSettings() (Settings, []string) {
-	s := Settings{Enabled: true, Default: Routes{HTTP: &Route{Proxy: px(SOCKS5H, "def", 1080)}}, Exchanges: map[string]Routes{}}
+	s := Settings{Enabled: true, Default: Routes{HTTP: &Route{Proxies: []*Proxy{px(SOCKS5H, "def", 1080)}}}, Exchanges: map[string]Routes{}}
 	ids := []string{"binance", "binance_futures", "kraken", "coinbase", "bybit", "okx", "bitfinex", "deribit"}
 	for i := range 40 {
 		ids = append(ids, "exchange_"+strconv.Itoa(i))
 	}
 	for i, id := range ids {
 		if i%2 == 0 {
-			s.Exchanges[id] = Routes{HTTP: &Route{Proxy: px(HTTP, "p"+strconv.Itoa(i), 3128)}}
+			s.Exchanges[id] = Routes{HTTP: &Route{Proxies: []*Proxy{px(HTTP, "p"+strconv.Itoa(i), 3128)}}}
 		} else {
 			s.Exchanges[id] = Routes{}
 		}
@@ -62,9 +62,9 @@ func BenchmarkProxyLookupMapBaseline(b *testing.B) {
 	m := make(map[string]*Proxy, len(ids))
 	for id, r := range s.Exchanges {
 		if r.HTTP != nil {
-			m[id] = r.HTTP.Proxy
+			m[id] = r.HTTP.Proxies[0]
 		} else {
-			m[id] = s.Default.HTTP.Proxy
+			m[id] = s.Default.HTTP.Proxies[0]
 		}
 	}
 	b.ReportAllocs()

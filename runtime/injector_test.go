@@ -19,9 +19,9 @@ func routeStr(p *Proxy) string {
 }
 
 func TestInjectorResolution(t *testing.T) {
-	socks := &Route{Proxy: px(SOCKS5H, "socks", 1080)}
-	httpP := &Route{Proxy: px(HTTP, "web", 3128)}
-	over := &Route{Proxy: px(HTTPS, "over", 8443)}
+	socks := &Route{Proxies: []*Proxy{px(SOCKS5H, "socks", 1080)}}
+	httpP := &Route{Proxies: []*Proxy{px(HTTP, "web", 3128)}}
+	over := &Route{Proxies: []*Proxy{px(HTTPS, "over", 8443)}}
 	direct := &Route{Direct: true}
 	type want struct{ http, ws string }
 	tests := []struct {
@@ -87,8 +87,8 @@ func TestInjectorResolution(t *testing.T) {
 }
 
 func TestInjectorCaseInsensitive(t *testing.T) {
-	s := Settings{Enabled: true, Default: Routes{HTTP: &Route{Proxy: px(SOCKS5H, "def", 1)}},
-		Exchanges: map[string]Routes{"Binance_Futures": {HTTP: &Route{Proxy: px(HTTP, "bf", 2)}}, "kraken": {HTTP: &Route{Direct: true}}}}
+	s := Settings{Enabled: true, Default: Routes{HTTP: &Route{Proxies: []*Proxy{px(SOCKS5H, "def", 1)}}},
+		Exchanges: map[string]Routes{"Binance_Futures": {HTTP: &Route{Proxies: []*Proxy{px(HTTP, "bf", 2)}}}, "kraken": {HTTP: &Route{Direct: true}}}}
 	in, err := NewInjector(s)
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +122,7 @@ func TestInjectorCaseInsensitive(t *testing.T) {
 
 func TestInjectorFallback(t *testing.T) {
 	fb := &Proxy{Scheme: HTTP, Host: "legacy", Port: 8080}
-	s := Settings{Enabled: true, Default: Routes{WebSocket: &Route{Proxy: px(SOCKS5, "def", 1)}},
+	s := Settings{Enabled: true, Default: Routes{WebSocket: &Route{Proxies: []*Proxy{px(SOCKS5, "def", 1)}}},
 		Exchanges: map[string]Routes{"kraken": {HTTP: &Route{Direct: true}}}}
 	in, err := NewInjector(s, WithFallback(fb))
 	if err != nil {
@@ -158,8 +158,8 @@ func TestInjectorFallback(t *testing.T) {
 
 func TestInjectorLookup(t *testing.T) {
 	s := Settings{Enabled: true,
-		Default:   Routes{WebSocket: &Route{Proxy: &Proxy{Scheme: HTTP, Host: "h", Port: 1, UserVar: "PX_USER", PasswordVar: "PX_PASS"}}},
-		Exchanges: map[string]Routes{"binance": {HTTP: &Route{Proxy: &Proxy{Scheme: SOCKS5, Host: "s", Port: 2, UserVar: "B_USER", PasswordVar: "B_PASS"}}}}}
+		Default:   Routes{WebSocket: &Route{Proxies: []*Proxy{{Scheme: HTTP, Host: "h", Port: 1, UserVar: "PX_USER", PasswordVar: "PX_PASS"}}}},
+		Exchanges: map[string]Routes{"binance": {HTTP: &Route{Proxies: []*Proxy{{Scheme: SOCKS5, Host: "s", Port: 2, UserVar: "B_USER", PasswordVar: "B_PASS"}}}}}}
 	env := map[string]string{"PX_USER": "alice", "PX_PASS": canary, "B_USER": "bob", "B_PASS": ""}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 
@@ -174,7 +174,7 @@ func TestInjectorLookup(t *testing.T) {
 	if p := in.Proxy("binance", TransportHTTP); p.User != "bob" || p.Password.Reveal() != "" || p.PasswordVar != "" {
 		t.Errorf("empty password not resolved")
 	}
-	if s.Default.WebSocket.Proxy.UserVar != "PX_USER" {
+	if s.Default.WebSocket.Proxies[0].UserVar != "PX_USER" {
 		t.Error("NewInjector modified the settings")
 	}
 
@@ -218,7 +218,7 @@ func TestNewInjectorValidates(t *testing.T) {
 }
 
 func TestInjectorProxyTLSConfig(t *testing.T) {
-	s := Settings{Enabled: true, Default: Routes{HTTP: &Route{Proxy: px(HTTPS, "h", 1)}, WebSocket: &Route{Proxy: px(HTTP, "h", 2)}}}
+	s := Settings{Enabled: true, Default: Routes{HTTP: &Route{Proxies: []*Proxy{px(HTTPS, "h", 1)}}, WebSocket: &Route{Proxies: []*Proxy{px(HTTP, "h", 2)}}}}
 	in, err := NewInjector(s, WithProxyTLSConfig(testTLSConfig))
 	if err != nil {
 		t.Fatal(err)
@@ -233,8 +233,8 @@ func TestInjectorProxyTLSConfig(t *testing.T) {
 
 func TestInjectorDialer(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	s := Settings{Enabled: true, Default: Routes{WebSocket: &Route{Proxy: px(SOCKS5H, "def", 1)}},
-		Exchanges: map[string]Routes{"binance": {HTTP: &Route{Proxy: px(HTTP, "b", 2)}}}}
+	s := Settings{Enabled: true, Default: Routes{WebSocket: &Route{Proxies: []*Proxy{px(SOCKS5H, "def", 1)}}},
+		Exchanges: map[string]Routes{"binance": {HTTP: &Route{Proxies: []*Proxy{px(HTTP, "b", 2)}}}}}
 	in, err := NewInjector(s, WithLogger(logger))
 	if err != nil {
 		t.Fatal(err)
@@ -291,7 +291,7 @@ func TestExplain(t *testing.T) {
 // (the literal "${VAR}" is never sent).
 func TestInjectorUnresolvedDial(t *testing.T) {
 	proxy := newConnectProxy(t)
-	s := Settings{Enabled: true, Default: Routes{HTTP: &Route{Proxy: &Proxy{Scheme: HTTP, Host: "127.0.0.1", Port: proxy.port, UserVar: "PXG_NOT_SET"}}}}
+	s := Settings{Enabled: true, Default: Routes{HTTP: &Route{Proxies: []*Proxy{{Scheme: HTTP, Host: "127.0.0.1", Port: proxy.port, UserVar: "PXG_NOT_SET"}}}}}
 	in, err := NewInjector(s)
 	if err != nil {
 		t.Fatal(err)

@@ -108,7 +108,7 @@ func TestPoolSelectionAllocs(t *testing.T) {
 
 func TestNewPoolRejects(t *testing.T) {
 	m := &Proxy{Scheme: SOCKS5, Host: "127.0.0.1", Port: 1080}
-	same := &Proxy{Scheme: SOCKS5, Host: "127.0.0.1", Port: 1080, User: "x"}
+	same := &Proxy{Scheme: SOCKS5, Host: "127.0.0.1", Port: 1080}
 	for _, c := range []PoolConfig{
 		{},
 		{Members: []*Proxy{m, same}},
@@ -125,6 +125,11 @@ func TestNewPoolRejects(t *testing.T) {
 		if _, err := NewPool(c); err == nil {
 			t.Errorf("NewPool(%+v) accepted", c.Policy)
 		}
+	}
+	// The same proxy with other credentials is another member (Validate's
+	// rule); its health is shared.
+	if _, err := NewPool(PoolConfig{Members: []*Proxy{m, {Scheme: SOCKS5, Host: "127.0.0.1", Port: 1080, User: "x"}}}); err != nil {
+		t.Errorf("same proxy, other user: %v", err)
 	}
 	if _, err := NewPool(PoolConfig{Members: make([]*Proxy, MaxPoolMembers+1)}); err == nil {
 		t.Error("65 members accepted")

@@ -72,12 +72,15 @@ func NewPool(c PoolConfig) (*Pool, error) {
 		p.aobs, _ = c.Observer.(AttemptObserver)
 		p.pobs, _ = c.Observer.(ProbeObserver)
 	}
-	seen := make(map[proxyKey]bool, len(c.Members))
+	// Members are distinct as Validate sees them: the same proxy with other
+	// credentials is another member (their health is shared: it belongs to
+	// scheme, host and port).
+	seen := make(map[memberID]bool, len(c.Members))
 	for i, m := range c.Members {
 		if m == nil {
 			return nil, fmt.Errorf("pool member %d is nil", i+1)
 		}
-		k := keyOf(m)
+		k := memberIdentity(m)
 		if seen[k] {
 			return nil, fmt.Errorf("pool member %d repeats %s", i+1, memberName(m))
 		}

@@ -124,10 +124,14 @@ type Proxy struct {
 	UserVar     string
 	PasswordVar string
 
-	// Timeout bounds the whole tunnel set-up; zero means DefaultTimeout.
+	// Timeout bounds the whole tunnel set-up of a Dialer over this proxy;
+	// zero means DefaultTimeout. In Settings it stays zero: it is the
+	// route's (Route.Timeout), and ResolveRoute gives each member of the
+	// effective route the route's value.
 	Timeout time.Duration
 	// Optimistic sends the handshake and the first application bytes without
-	// waiting for the proxy's replies; replies are checked on first read.
+	// waiting for the proxy's replies; replies are checked on first read. As
+	// Timeout, it is the route's in Settings.
 	Optimistic bool
 
 	// TLSConfig, for HTTPS proxies, configures TLS to the proxy (for example

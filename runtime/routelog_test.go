@@ -52,7 +52,7 @@ func logRecords(t *testing.T, b *bytes.Buffer) []map[string]any {
 // and dialers, the global clients over an installed injector, and the
 // global clients over the legacy fallback.
 func TestUnlistedIDInErrorsAndLogs(t *testing.T) {
-	dead := &runtime.Proxy{Scheme: runtime.SOCKS5, Host: "127.0.0.1", Port: uint16(closedPort(t)), Timeout: 2 * time.Second}
+	dead := &runtime.Proxy{Scheme: runtime.SOCKS5, Host: "127.0.0.1", Port: uint16(closedPort(t))}
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	old := slog.Default()
@@ -60,7 +60,7 @@ func TestUnlistedIDInErrorsAndLogs(t *testing.T) {
 	t.Cleanup(func() { slog.SetDefault(old); runtime.Uninstall(); _ = runtime.SetFallback(nil) })
 
 	s := runtime.Settings{Enabled: true, EnvPrefix: "PROXYGEN_TEST_NONE_",
-		Default:   runtime.Routes{HTTP: &runtime.Route{Proxy: dead}, WebSocket: &runtime.Route{Proxy: dead}},
+		Default:   runtime.Routes{HTTP: &runtime.Route{Proxies: []*runtime.Proxy{dead}, Timeout: 2 * time.Second}, WebSocket: &runtime.Route{Proxies: []*runtime.Proxy{dead}, Timeout: 2 * time.Second}},
 		Exchanges: map[string]runtime.Routes{"binance": {}}}
 	in, err := runtime.NewInjector(s, runtime.WithLogger(logger))
 	if err != nil {
@@ -124,7 +124,7 @@ func TestInitLogsRouteTable(t *testing.T) {
 	t.Setenv("PROXYGEN_TEST_USER", "routeuser")
 	t.Setenv("PROXYGEN_TEST_PASS", canary)
 	s := runtime.Settings{Enabled: true, EnvPrefix: "PROXYGEN_TEST_NONE_",
-		Default: runtime.Routes{HTTP: &runtime.Route{Proxy: &p}},
+		Default: runtime.Routes{HTTP: &runtime.Route{Proxies: []*runtime.Proxy{&p}}},
 		Exchanges: map[string]runtime.Routes{
 			"binance": {HTTP: &runtime.Route{Direct: true}},
 			"kraken":  {},

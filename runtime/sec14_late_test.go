@@ -51,7 +51,7 @@ func newLateFixture(t *testing.T) *lateFixture {
 	p.User, p.Password, p.UserVar, p.PasswordVar = "", runtime.Secret{}, lateUserVar, latePassVar
 	settings := func() runtime.Settings {
 		return runtime.Settings{Enabled: true, EnvPrefix: latePrefix, Exchanges: map[string]runtime.Routes{
-			"binance": {HTTP: &runtime.Route{Proxy: p}, WebSocket: &runtime.Route{Proxy: p}},
+			"binance": {HTTP: &runtime.Route{Proxies: []*runtime.Proxy{p}}, WebSocket: &runtime.Route{Proxies: []*runtime.Proxy{p}}},
 		}}
 	}
 	runtime.UnregisterTableForTest()

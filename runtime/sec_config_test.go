@@ -192,7 +192,7 @@ func checkOverlayReaches(t *testing.T, id string) {
 		return
 	}
 	r := out.Exchanges[id].HTTP
-	if len(out.Exchanges) != 1 || r == nil || r.Proxy == nil || r.Proxy.Host != "h.example" {
+	if len(out.Exchanges) != 1 || r == nil || len(r.Proxies) != 1 || r.Proxies[0].Host != "h.example" {
 		t.Errorf("%q: overlay did not reach the exchange: %+v", id, out.Exchanges)
 	}
 	if _, err := runtime.NewInjector(out); err != nil {
@@ -256,7 +256,7 @@ func TestSec12_CredentialShapesRefusedAtConfig(t *testing.T) {
 		{Scheme: runtime.HTTPS, Host: "h", Port: 1, User: "a:"},
 	}
 	for _, p := range bad {
-		s := runtime.Settings{Enabled: true, Default: runtime.Routes{HTTP: &runtime.Route{Proxy: p}}}
+		s := runtime.Settings{Enabled: true, Default: runtime.Routes{HTTP: &runtime.Route{Proxies: []*runtime.Proxy{p}}}}
 		if err := runtime.Validate(s); err == nil {
 			t.Errorf("Validate accepted %s user %d bytes password %d bytes", p.Scheme, len(p.User), p.Password.Len())
 		}
@@ -268,14 +268,14 @@ func TestSec12_CredentialShapesRefusedAtConfig(t *testing.T) {
 		}
 	}
 	// Resolved ${VAR}s: an empty user with a password.
-	s := runtime.Settings{Enabled: true, Default: runtime.Routes{HTTP: &runtime.Route{Proxy: &runtime.Proxy{Scheme: runtime.SOCKS5H, Host: "h", Port: 1, UserVar: "U", PasswordVar: "P"}}}}
+	s := runtime.Settings{Enabled: true, Default: runtime.Routes{HTTP: &runtime.Route{Proxies: []*runtime.Proxy{&runtime.Proxy{Scheme: runtime.SOCKS5H, Host: "h", Port: 1, UserVar: "U", PasswordVar: "P"}}}}}
 	env := map[string]string{"U": "", "P": "CANARY12"}
 	_, err := runtime.NewInjector(s, runtime.WithLookup(func(k string) (string, bool) { v, ok := env[k]; return v, ok }))
 	if err == nil || strings.Contains(err.Error(), "CANARY12") {
 		t.Errorf("NewInjector: %v", err)
 	}
 	env = map[string]string{"U": "a:b", "P": "x"}
-	s.Default.HTTP.Proxy.Scheme = runtime.HTTP
+	s.Default.HTTP.Proxies[0].Scheme = runtime.HTTP
 	if _, err := runtime.NewInjector(s, runtime.WithLookup(func(k string) (string, bool) { v, ok := env[k]; return v, ok })); err == nil {
 		t.Error("NewInjector accepted an HTTP Basic user with ':'")
 	}
@@ -285,7 +285,7 @@ func TestSec12_CredentialShapesRefusedAtConfig(t *testing.T) {
 		{Scheme: runtime.SOCKS5H, Host: "h", Port: 1, User: "u"},
 		{Scheme: runtime.HTTP, Host: "h", Port: 1, User: "u", Password: runtime.NewSecret("a:b")},
 	} {
-		if err := runtime.Validate(runtime.Settings{Default: runtime.Routes{HTTP: &runtime.Route{Proxy: p}}}); err != nil {
+		if err := runtime.Validate(runtime.Settings{Default: runtime.Routes{HTTP: &runtime.Route{Proxies: []*runtime.Proxy{p}}}}); err != nil {
 			t.Errorf("%s: %v", p.Scheme, err)
 		}
 	}

@@ -53,7 +53,7 @@ func NewTable(settings func() Settings, ids []string, http, webSocket []*Proxy, 
 	return &Table{
 		settings: settings,
 		ids:      ids,
-		compiled: tableRoutes{http: http, webSocket: webSocket, defHTTP: defHTTP, defWS: defWS},
+		compiled: compiledRoutes(settings, ids, http, webSocket, defHTTP, defWS),
 		clients:  make([]lateSlot, len(ids)+1),
 	}
 }

@@ -3,6 +3,7 @@ package runtime
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestTable(t *testing.T) {
@@ -12,8 +13,8 @@ func TestTable(t *testing.T) {
 		return Settings{
 			Enabled:   true,
 			EnvPrefix: "TABLE_TEST_",
-			Default:   Routes{HTTP: &Route{Proxy: def}, WebSocket: &Route{Proxy: def}},
-			Exchanges: map[string]Routes{"binance": {HTTP: &Route{Proxy: bn}}, "kraken": {WebSocket: &Route{Direct: true}}},
+			Default:   Routes{HTTP: &Route{Proxies: []*Proxy{def}}, WebSocket: &Route{Proxies: []*Proxy{def}}},
+			Exchanges: map[string]Routes{"binance": {HTTP: &Route{Proxies: []*Proxy{bn}}}, "kraken": {WebSocket: &Route{Direct: true}}},
 		}
 	}
 	tb := NewTable(settings, []string{"binance", "kraken"},
@@ -21,6 +22,15 @@ func TestTable(t *testing.T) {
 
 	if tb.HTTPProxy(0) != bn || tb.WebSocketProxy(1) != nil || tb.HTTPProxy(2) != def || tb.WebSocketProxy(-1) != def {
 		t.Error("compiled lookups: wrong route, or an index outside the table did not get the default")
+	}
+	// A route's settings reach the compiled single-proxy view.
+	tb2 := NewTable(func() Settings {
+		s := settings()
+		s.Exchanges["binance"] = Routes{HTTP: &Route{Proxies: []*Proxy{bn}, Timeout: 7 * time.Second, Optimistic: true}}
+		return s
+	}, []string{"binance", "kraken"}, []*Proxy{bn, def}, []*Proxy{def, nil}, def, def)
+	if p := tb2.HTTPProxy(0); p.String() != bn.String() || p.Timeout != 7*time.Second || !p.Optimistic || bn.Timeout != 0 {
+		t.Errorf("compiled route settings: %+v", p)
 	}
 	if got := tb.Injector().Proxy("binance", TransportHTTP); got == nil || got.String() != bn.String() {
 		t.Errorf("compiled injector: %v", got)

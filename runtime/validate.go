@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -30,12 +31,18 @@ func (e *SettingsError) Error() string {
 
 func (e *SettingsError) Unwrap() error { return e.Err }
 
-// Validate checks s with the spec's rules: each Route has exactly one of
-// Proxy or Direct; a Proxy has a known scheme, a host, a port 1..65535, a
-// Timeout of zero or 1s..300s, well-formed ${VAR} names, and no password for
-// socks4/socks4a, credentials the scheme can carry; exchange ids are
-// ^[a-z][a-z0-9]*(_[a-z0-9]+)*$ after ASCII lower-casing and no two ids are
-// equal after lower-casing; EnvPrefix is empty or ValidEnvPrefix.
+// Validate checks s with the spec's rules: each Route is Direct (with no
+// setting) or 1..MaxPoolMembers distinct Proxies; each Proxy has a known
+// scheme, a host, a port 1..65535, well-formed ${VAR} names, no password
+// for socks4/socks4a, and no Timeout or Optimistic of its own (they are the
+// route's); each setting a route sets is in range (the limits in
+// limits.go), and on the effective values (inheritance as ResolveRoute)
+// AttemptTimeout <= Timeout, Eject.Duration <= Eject.MaxDuration,
+// HealthCheck.Timeout <= HealthCheck.Interval, and a probe interval or
+// timeout needs a target; exchange ids are ^[a-z][a-z0-9]*(_[a-z0-9]+)*$ after ASCII
+// lower-casing and no two ids are equal after lower-casing; literal
+// credentials fit what the scheme can carry; EnvPrefix is empty or
+// ValidEnvPrefix.
 //
 // All problems are reported, joined with errors.Join in sorted order; each
 // is a *SettingsError naming the field.
@@ -47,7 +54,7 @@ func Validate(s Settings) error {
 	if s.EnvPrefix != "" && !ValidEnvPrefix(s.EnvPrefix) {
 		add("env_prefix", "must be at least %d characters of letters, digits and _, start with a letter and end in _ (like MYAPP_PROXY_)", MinEnvPrefixLen)
 	}
-	validateRoutes(s.Default, "default", add)
+	validateRoutes(s.Default, Routes{}, "default", add)
 	seen := make(map[string]string, len(s.Exchanges))
 	for id, r := range s.Exchanges {
 		low := injLowerID(id)
@@ -64,32 +71,98 @@ func Validate(s Settings) error {
 			continue
 		}
 		seen[low] = id
-		validateRoutes(r, "exchanges."+low, add)
+		validateRoutes(r, s.Default, "exchanges."+low, add)
 	}
 	return joinSorted(errs)
 }
 
-func validateRoutes(r Routes, path string, add func(path, format string, args ...any)) {
-	validateRoute(r.HTTP, path+".http", add)
-	validateRoute(r.WebSocket, path+".websocket", add)
+func validateRoutes(r, def Routes, path string, add func(path, format string, args ...any)) {
+	validateRouteIn(r.HTTP, def.HTTP, path+".http", true, add)
+	validateRouteIn(r.WebSocket, def.WebSocket, path+".websocket", true, add)
 }
 
+// validateRoute checks one route on its own (no default route to inherit
+// from); the legacy fallback is checked this way, as a pool of one whose
+// member may carry its own Timeout.
 func validateRoute(r *Route, path string, add func(path, format string, args ...any)) {
+	validateRouteIn(r, nil, path, false, add)
+}
+
+// validateRouteIn checks route r, which inherits its unset settings from
+// base (nil for a default route). With inSettings a member's own Timeout
+// or Optimistic is an error: in Settings they are the route's.
+func validateRouteIn(r, base *Route, path string, inSettings bool, add func(path, format string, args ...any)) {
 	if r == nil {
 		return
 	}
 	switch {
-	case r.Proxy != nil && r.Direct:
-		add(path, "has both a proxy url and direct: true; want exactly one")
+	case len(r.Proxies) > 0 && r.Direct:
+		add(path, "has both proxies and direct: true; want exactly one")
 		return
-	case r.Proxy == nil && !r.Direct:
+	case len(r.Proxies) == 0 && !r.Direct:
 		add(path, "needs a proxy url or direct: true")
 		return
 	case r.Direct:
+		// timeout_seconds and optimistic mean nothing on a direct route but
+		// the spec allows them; the pool settings it does not.
+		if set := r.settings() &^ (SetTimeout | SetOptimistic); set != 0 {
+			for _, f := range RouteFields() {
+				if set&f != 0 {
+					add(path+"."+f.String(), "only with url or urls, not with direct: true")
+				}
+			}
+		}
 		return
 	}
-	p := r.Proxy
-	url := path + ".url"
+	if n := len(r.Proxies); n > MaxPoolMembers {
+		add(path+".urls", "a pool has at most %d members (got %d)", MaxPoolMembers, n)
+	}
+	first := make(map[memberID]int, len(r.Proxies))
+	for i, p := range r.Proxies {
+		mp := path + ".url"
+		if len(r.Proxies) > 1 {
+			mp = path + ".urls." + strconv.Itoa(i)
+		}
+		if p == nil {
+			add(mp, "is nil")
+			continue
+		}
+		validateProxy(p, mp, add)
+		if inSettings && p.Timeout != 0 {
+			add(mp, "a member's Timeout must be zero: set the route's Timeout")
+		}
+		if inSettings && p.Optimistic {
+			add(mp, "a member's Optimistic must be false: set the route's Optimistic")
+		}
+		k := memberIdentity(p)
+		if j, dup := first[k]; dup {
+			add(mp, "duplicates member %d: the same proxy twice", j)
+			continue
+		}
+		first[k] = i
+	}
+	validateSettings(r, base, path, add)
+}
+
+// memberID identifies a member for the duplicate rule, as the spec's
+// rule does: scheme, host (case and IPv6 spelling normalised), port and
+// the credentials or their variable names. It holds literal credentials
+// and is never printed.
+type memberID struct {
+	key                                  proxyKey
+	user, userVar, password, passwordVar string
+}
+
+func memberIdentity(p *Proxy) memberID {
+	k := keyOf(p)
+	if ip := net.ParseIP(k.host); ip != nil {
+		k.host = ip.String()
+	}
+	return memberID{k, p.User, p.UserVar, p.Password.Reveal(), p.PasswordVar}
+}
+
+// validateProxy checks one member.
+func validateProxy(p *Proxy, url string, add func(path, format string, args ...any)) {
 	if p.Scheme < HTTP || p.Scheme > SOCKS5H {
 		add(url, "unsupported proxy scheme %d (want http, https, socks4, socks4a, socks5 or socks5h)", int(p.Scheme))
 	}
@@ -126,8 +199,8 @@ func validateRoute(r *Route, path string, add func(path, format string, args ...
 	if p.PasswordVar != "" && !ValidVarName(p.PasswordVar) {
 		add(url, "password reference must be ${NAME} with NAME of letters, digits and _")
 	}
-	if p.Timeout != 0 && (p.Timeout < time.Second || p.Timeout > MaxTimeout) {
-		add(path+".timeout_seconds", "must be 1..300 seconds (got %s)", p.Timeout)
+	if p.Timeout != 0 && (p.Timeout < MinTimeout || p.Timeout > MaxTimeout) {
+		add(url, "timeout must be %s..%s (got %s)", MinTimeout, MaxTimeout, p.Timeout)
 	}
 }
 
@@ -160,6 +233,112 @@ func credentialProblem(p *Proxy) string {
 
 // ExchangeIDRule describes ValidExchangeID's grammar for error messages.
 const ExchangeIDRule = "want a lower-case letter, then letters and digits, in words joined by single '_' (no '__', no trailing '_')"
+
+// durationRange checks one duration setting the route sets.
+func durationRange(r *Route, f RouteField, d, lo, hi time.Duration, path string, add func(path, format string, args ...any)) bool {
+	if !r.Has(f) || lo <= d && d <= hi {
+		return true
+	}
+	add(path+"."+f.String(), "must be %s..%s (got %s)", lo, hi, d)
+	return false
+}
+
+// validateSettings checks the settings r sets, then the rules between two
+// settings on the effective values (r over base over the built-in
+// defaults), reported at the one r sets itself (the first when both);
+// when r sets neither, the values are base's and base reports.
+func validateSettings(r, base *Route, path string, add func(path, format string, args ...any)) {
+	ok := durationRange(r, SetTimeout, r.Timeout, MinTimeout, MaxTimeout, path, add)
+	ok = durationRange(r, SetAttemptTimeout, r.AttemptTimeout, MinTimeout, MaxTimeout, path, add) && ok
+	if r.Has(SetStrategy) && int(r.Strategy) >= len(strategyNames) {
+		add(path+".strategy", "unknown strategy %d (want failover, round_robin, random, sticky or fastest)", int(r.Strategy))
+	}
+	if h := r.HedgeAfter; r.Has(SetHedgeAfter) && h != 0 && (h < MinHedgeAfter || h > MaxHedgeAfter) {
+		add(path+".hedge_after_ms", "must be 0 (off) or %s..%s (got %s)", MinHedgeAfter, MaxHedgeAfter, h)
+	}
+	if n := r.Eject.AfterFailures; r.Has(SetEjectAfterFailures) && (n < MinEjectAfterFailures || n > MaxEjectAfterFailures) {
+		add(path+".eject.after_failures", "must be %d..%d (got %d)", MinEjectAfterFailures, MaxEjectAfterFailures, n)
+		ok = false
+	}
+	ok = durationRange(r, SetEjectDuration, r.Eject.Duration, MinEjectDuration, MaxEjectDuration, path, add) && ok
+	ok = durationRange(r, SetEjectMaxDuration, r.Eject.MaxDuration, MinEjectDuration, MaxEjectMaxDuration, path, add) && ok
+	if r.Has(SetHealthTarget) {
+		if reason := healthTargetProblem(r.HealthCheck.Target); reason != "" {
+			add(path+".health_check.target", "%s", reason)
+		}
+	}
+	ok = durationRange(r, SetHealthInterval, r.HealthCheck.Interval, MinProbeInterval, MaxProbeInterval, path, add) && ok
+	ok = durationRange(r, SetHealthTimeout, r.HealthCheck.Timeout, MinProbeTimeout, MaxProbeTimeout, path, add) && ok
+	if r.Has(SetWhenAllDown) && r.WhenAllDown > FailFast {
+		add(path+".when_all_down", "unknown when_all_down %d (want try_ejected or fail_fast)", int(r.WhenAllDown))
+	}
+	if !ok {
+		return // an out-of-range value is not compared again
+	}
+	var o RouteOrigin
+	eff := effective(r, base, &o)
+	own := func(f RouteField) bool { return o.Of(f).Origin == OriginOverride }
+	from := func(f RouteField, v time.Duration) string {
+		switch o.Of(f).Origin {
+		case OriginDefault:
+			return v.String() + ", inherited from the default route"
+		case OriginBuiltin:
+			return v.String() + ", the built-in default"
+		}
+		return v.String()
+	}
+	order := func(lo, hi RouteField, loV, hiV time.Duration) {
+		if loV <= hiV {
+			return
+		}
+		switch {
+		case own(lo):
+			add(path+"."+lo.String(), "must be <= %s (%s)", hi, from(hi, hiV))
+		case own(hi):
+			add(path+"."+hi.String(), "must be >= %s (%s)", lo, from(lo, loV))
+		}
+	}
+	// AttemptTimeout as set (effective clamps it to Timeout).
+	at := eff.AttemptTimeout
+	if own(SetAttemptTimeout) {
+		at = r.AttemptTimeout
+	} else if o.Of(SetAttemptTimeout).Origin == OriginDefault {
+		at = base.AttemptTimeout
+	}
+	order(SetAttemptTimeout, SetTimeout, at, eff.Timeout)
+	order(SetEjectDuration, SetEjectMaxDuration, eff.Eject.Duration, eff.Eject.MaxDuration)
+	// The built-in probe timeout is at most the interval: only set ones
+	// can break this rule.
+	order(SetHealthTimeout, SetHealthInterval, eff.HealthCheck.Timeout, eff.HealthCheck.Interval)
+	if eff.HealthCheck.Target == "" && (own(SetHealthInterval) || own(SetHealthTimeout)) {
+		add(path+".health_check", "needs target (host:port)")
+	}
+}
+
+// healthTargetProblem returns why a health-check target is not host:port,
+// or "". It never repeats the target.
+func healthTargetProblem(t string) string {
+	host, port, err := net.SplitHostPort(t)
+	switch {
+	case err != nil || port == "":
+		return "must be host:port (an IPv6 host in brackets)"
+	case host == "":
+		return "must be host:port: the host is empty"
+	case strings.Contains(host, ":"):
+		if net.ParseIP(host) == nil {
+			return "must be host:port: the host in brackets is not an IPv6 address"
+		}
+	case strings.HasPrefix(t, "["):
+		return "must be host:port: the host in brackets is not an IPv6 address"
+	case !validHostName(host) && net.ParseIP(host) == nil:
+		return "must be host:port: the host is not a valid host name or IP address"
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || port[0] == '+' || port[0] == '-' || n < 1 || n > 65535 {
+		return "must be host:port: the port must be a number 1..65535"
+	}
+	return ""
+}
 
 // ValidExchangeID reports whether id is a normalised exchange id:
 // ^[a-z][a-z0-9]*(_[a-z0-9]+)*$. Ids hold no "__" and do not end in '_', so
@@ -230,11 +409,20 @@ func injLowerID(id string) string {
 	return id
 }
 
-// joinSorted joins errs sorted by their text; nil when errs is empty.
+// joinSorted joins errs sorted by their text, without repeats; nil when
+// errs is empty.
 func joinSorted(errs []error) error {
 	if len(errs) == 0 {
 		return nil
 	}
 	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
-	return errors.Join(errs...)
+	// The same message twice says nothing more (a proxy resolved for two
+	// routes that share it).
+	out := errs[:1]
+	for _, e := range errs[1:] {
+		if e.Error() != out[len(out)-1].Error() {
+			out = append(out, e)
+		}
+	}
+	return errors.Join(out...)
 }

@@ -17,7 +17,8 @@ import (
 // schema.Errors whose every entry names the file, has a position
 // (Line >= 1, Col >= 1) and a capped length; a spec that loads must have a
 // valid package name, valid exchange ids and at most MaxExchanges of them,
-// must convert to runtime Settings the runtime accepts and must generate.
+// must convert to runtime Settings the runtime accepts (pools included: the
+// spec's and the runtime's rules agree) and must generate.
 func FuzzLoad(f *testing.F) {
 	f.Add([]byte("version: 1\nenabled: true\n"))
 	f.Add([]byte("version: 1\nenabled: true\ndefault:\n  http: { url: \"socks5h://proxy.internal:1080\", timeout_seconds: 30 }\n  websocket: { url: \"http://${PROXY_USER}:${PROXY_PASS}@proxy.internal:3128\" }\nexchanges:\n  binance:\n    http: { url: \"https://eu-egress.internal:8443\", timeout_seconds: 10 }\n  kraken:\n    websocket: { direct: true }\n  bybit: {}\n"))
@@ -25,6 +26,7 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte("version: 1\nenabled: true\ndefault:\n  http: &a { url: \"socks5://h:1\" }\n  websocket: *a\n"))
 	f.Add([]byte("{version: 1, enabled: true, default: {http: {url: 'http://[::1]:8080', optimistic: true}}}"))
 	f.Add([]byte("version: 1\nenabled: yes\nlock: 1\npackage: 7\n"))
+	f.Add([]byte("version: 1\nenabled: true\ndefault:\n  websocket: {urls: ['socks5h://a:1', 'http://b:2'], strategy: sticky, hedge_after_ms: 250, eject: {seconds: 30}, health_check: {target: 'h:443'}}\nexchanges:\n  x: {websocket: {url: 'socks5://c:3', attempt_timeout_seconds: 20}}\n"))
 	f.Add([]byte("\t- \x00\xff"))
 	f.Add([]byte("---\nversion: 1\n---\nversion: 2\n"))
 	// Issue 9: package names, ids, limits, bad bytes, tags, look-alike '@'.

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/invopop/jsonschema"
 	orderedmap "github.com/pb33f/ordered-map/v2"
@@ -66,14 +67,24 @@ func (Spec) JSONSchemaExtend(s *jsonschema.Schema) {
 	}
 }
 
-// JSONSchemaExtend says "exactly one of url or direct: true" and gives url
-// its pattern (a struct tag cannot hold the pattern's commas) with the
-// message editors show when it fails (yaml-language-server and VS Code read
-// patternErrorMessage; validators ignore unknown keywords).
+// JSONSchemaExtend says "exactly one of url, urls or direct: true", that
+// the pool settings go only with url or urls, the ranges and enums of
+// limits.go, and gives url and each urls item its pattern (a struct tag
+// cannot hold the pattern's commas) with the message editors show when it
+// fails (yaml-language-server and VS Code read patternErrorMessage;
+// validators ignore unknown keywords).
 func (ProxyConfig) JSONSchemaExtend(s *jsonschema.Schema) {
 	if p, ok := s.Properties.Get("url"); ok {
 		p.Pattern = ProxyURLPattern
 		p.Extras = map[string]any{"patternErrorMessage": ProxyURLPatternMessage}
+	}
+	if p, ok := s.Properties.Get("urls"); ok && p.Items != nil {
+		p.Items.Pattern = ProxyURLPattern
+		p.Items.Extras = map[string]any{"patternErrorMessage": ProxyURLPatternMessage}
+	}
+	forbidden := []*jsonschema.Schema{{Required: []string{"url"}}, {Required: []string{"urls"}}}
+	for _, k := range poolKeys {
+		forbidden = append(forbidden, &jsonschema.Schema{Required: []string{k}})
 	}
 	s.OneOf = []*jsonschema.Schema{
 		{
@@ -81,12 +92,75 @@ func (ProxyConfig) JSONSchemaExtend(s *jsonschema.Schema) {
 			Properties: props("direct", &jsonschema.Schema{Const: false}),
 		},
 		{
+			Required:   []string{"urls"},
+			Properties: props("direct", &jsonschema.Schema{Const: false}),
+		},
+		{
 			Required:   []string{"direct"},
 			Properties: props("direct", &jsonschema.Schema{Const: true}),
-			Not:        &jsonschema.Schema{Required: []string{"url"}},
+			Not:        &jsonschema.Schema{AnyOf: forbidden},
 		},
 	}
+	intRange(s, "timeout_seconds", MinTimeoutSeconds, MaxTimeoutSeconds, DefaultTimeoutSeconds)
+	intRange(s, "attempt_timeout_seconds", MinTimeoutSeconds, MaxTimeoutSeconds, nil)
+	if p, ok := s.Properties.Get("urls"); ok {
+		p.MinItems = ptr(uint64(1))
+		p.MaxItems = ptr(uint64(MaxPoolURLs))
+		p.UniqueItems = true
+	}
+	if p, ok := s.Properties.Get("hedge_after_ms"); ok {
+		p.Default = HedgeOff
+		p.OneOf = []*jsonschema.Schema{
+			{Const: HedgeOff},
+			{Minimum: jsonInt(MinHedgeAfterMS), Maximum: jsonInt(MaxHedgeAfterMS)},
+		}
+	}
+	if p, ok := s.Properties.Get("strategy"); ok {
+		p.Type = "string"
+		p.Default = DefaultStrategy
+		for _, v := range Strategies() {
+			p.Enum = append(p.Enum, v)
+		}
+	}
+	if p, ok := s.Properties.Get("when_all_down"); ok {
+		p.Type = "string"
+		p.Default = DefaultWhenAllDown
+		for _, v := range WhenAllDownValues() {
+			p.Enum = append(p.Enum, v)
+		}
+	}
 }
+
+// JSONSchemaExtend sets eject's ranges and defaults.
+func (Eject) JSONSchemaExtend(s *jsonschema.Schema) {
+	intRange(s, "after_failures", MinEjectAfterFailures, MaxEjectAfterFailures, DefaultEjectAfterFailures)
+	intRange(s, "seconds", MinEjectSeconds, MaxEjectSeconds, DefaultEjectSeconds)
+	intRange(s, "max_seconds", MinEjectSeconds, MaxEjectMaxSeconds, DefaultEjectMaxSeconds)
+}
+
+// JSONSchemaExtend sets health_check's ranges and defaults.
+func (HealthCheck) JSONSchemaExtend(s *jsonschema.Schema) {
+	intRange(s, "interval_seconds", MinHealthIntervalSeconds, MaxHealthIntervalSeconds, DefaultHealthIntervalSeconds)
+	intRange(s, "timeout_seconds", MinHealthTimeoutSeconds, MaxHealthTimeoutSeconds, DefaultHealthTimeoutSeconds)
+}
+
+// intRange sets an integer property's minimum, maximum and (when def is
+// not nil) default.
+func intRange(s *jsonschema.Schema, name string, lo, hi int, def any) {
+	p, ok := s.Properties.Get(name)
+	if !ok {
+		panic("schema: no property " + name) // a renamed field; caught by every test
+	}
+	p.Type = "integer"
+	p.Minimum, p.Maximum = jsonInt(lo), jsonInt(hi)
+	if def != nil {
+		p.Default = def
+	}
+}
+
+func jsonInt(n int) json.Number { return json.Number(strconv.Itoa(n)) }
+
+func ptr[T any](v T) *T { return &v }
 
 func props(name string, s *jsonschema.Schema) *orderedmap.OrderedMap[string, *jsonschema.Schema] {
 	p := jsonschema.NewProperties()

@@ -84,13 +84,13 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown transport", head + "default:\n  grpc: {direct: true}\n", Options{}, []string{`f.yaml:4:3: default.grpc: unknown key "grpc"`}},
 		{"unknown proxy key", head + "default:\n  http: {url: 'socks5h://h:1', timeout: 5}\n", Options{}, []string{`f.yaml:4:32: default.http.timeout: unknown key "timeout"; did you mean "timeout_seconds"?`}},
 		{"url and direct", head + "default:\n  http: {url: 'socks5h://h:1', direct: true}\n", Options{}, []string{"f.yaml:4:40: default.http.direct: must not be true together with url"}},
-		{"neither url nor direct", head + "default:\n  http: {timeout_seconds: 5}\n", Options{}, []string{"f.yaml:4:9: default.http: needs url or direct: true"}},
-		{"direct false alone", head + "default:\n  websocket:\n    direct: false\n", Options{}, []string{"f.yaml:5:5: default.websocket: needs url or direct: true"}},
-		{"empty proxy", head + "exchanges:\n  kraken:\n    websocket: {}\n", Options{}, []string{"f.yaml:5:16: exchanges.kraken.websocket: needs url or direct: true"}},
+		{"neither url nor direct", head + "default:\n  http: {timeout_seconds: 5}\n", Options{}, []string{"f.yaml:4:9: default.http: needs url, urls or direct: true"}},
+		{"direct false alone", head + "default:\n  websocket:\n    direct: false\n", Options{}, []string{"f.yaml:5:5: default.websocket: needs url, urls or direct: true"}},
+		{"empty proxy", head + "exchanges:\n  kraken:\n    websocket: {}\n", Options{}, []string{"f.yaml:5:16: exchanges.kraken.websocket: needs url, urls or direct: true"}},
 		{"proxy null", head + "default:\n  http:\n", Options{}, []string{"f.yaml:4:8: default.http: must be a mapping (got null)"}},
 		{"proxy is a string", head + "default:\n  http: socks5h://h:1\n", Options{}, []string{`f.yaml:4:9: default.http: must be a mapping (got a string)`}},
 		{"direct not bool", head + "default:\n  http: {direct: 'yes'}\n", Options{}, []string{
-			"f.yaml:4:9: default.http: needs url or direct: true",
+			"f.yaml:4:9: default.http: needs url, urls or direct: true",
 			`f.yaml:4:18: default.http.direct: must be a boolean (got a string)`,
 		}},
 		{"optimistic not bool", head + "default:\n  http: {url: 'socks5h://h:1', optimistic: 1}\n", Options{}, []string{"f.yaml:4:44: default.http.optimistic: must be a boolean (got 1)"}},
@@ -145,7 +145,7 @@ func TestLoadErrors(t *testing.T) {
 			`f.yaml:2:1: extra: unknown key "extra"`,
 			"f.yaml:4:15: default.http.url: proxy URL needs an explicit port",
 			"f.yaml:4:50: default.http.timeout_seconds: must be <= 300 (got 301)",
-			"f.yaml:6:23: exchanges.Kraken.websocket: needs url or direct: true",
+			"f.yaml:6:23: exchanges.Kraken.websocket: needs url, urls or direct: true",
 			`f.yaml:7:3: exchanges.kraken: exchange id "kraken" duplicates "Kraken" (first at line 6)`,
 		}},
 	}
@@ -211,7 +211,7 @@ func TestLoadDesignExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ten, thirty := 10, 30
+	ten, thirty, yes := 10, 30, true
 	enabled := true
 	want := &Spec{
 		Version:   1,
@@ -223,7 +223,7 @@ func TestLoadDesignExample(t *testing.T) {
 			WebSocket: &ProxyConfig{URL: "http://${PROXY_USER}:${PROXY_PASS}@proxy.internal:3128"},
 		},
 		Exchanges: map[string]*Transports{
-			"binance":         {HTTP: &ProxyConfig{URL: "https://eu-egress.internal:8443", TimeoutSeconds: &ten, Optimistic: true}},
+			"binance":         {HTTP: &ProxyConfig{URL: "https://eu-egress.internal:8443", TimeoutSeconds: &ten, Optimistic: &yes}},
 			"kraken":          {WebSocket: &ProxyConfig{Direct: true}},
 			"binance_futures": {},
 		},
@@ -241,7 +241,7 @@ func TestLoadDesignExample(t *testing.T) {
 	if r := st.Exchanges["kraken"].WebSocket; r == nil || !r.Direct {
 		t.Errorf("kraken websocket route = %+v, want direct", r)
 	}
-	if p := st.Default.WebSocket.Proxy; p.UserVar != "PROXY_USER" || p.PasswordVar != "PROXY_PASS" {
+	if p := st.Default.WebSocket.Proxies[0]; p.UserVar != "PROXY_USER" || p.PasswordVar != "PROXY_PASS" {
 		t.Errorf("default websocket proxy = %+v", p)
 	}
 }

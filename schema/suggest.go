@@ -256,4 +256,3 @@ func (l *loader) shownString(n *yaml.Node) (string, bool) {
 	}
 	return "", false
 }
-

@@ -20,7 +20,7 @@ func TestDidYouMean(t *testing.T) {
 		{"exchange transport", head + "exchanges:\n  binance:\n    websockets: {direct: true}\n", `f.yaml:5:5: exchanges.binance.websockets: unknown key "websockets"; did you mean "websocket"?`},
 		{"proxy key", head + "default:\n  http: {url: 'socks5h://h:1', optimistc: true}\n", `f.yaml:4:32: default.http.optimistc: unknown key "optimistc"; did you mean "optimistic"?`},
 		{"prefix", head + "default:\n  http: {url: 'socks5h://h:1', timeout: 5}\n", `f.yaml:4:32: default.http.timeout: unknown key "timeout"; did you mean "timeout_seconds"?`},
-		{"two close", head + "default:\n  http: {url: 'socks5h://h:1', urll: 'x'}\n", `f.yaml:4:32: default.http.urll: unknown key "urll"; did you mean "url"?`},
+		{"two close", head + "default:\n  http: {url: 'socks5h://h:1', urll: 'x'}\n", `f.yaml:4:32: default.http.urll: unknown key "urll"; did you mean "url" or "urls"?`},
 		{"one level too high", head + "exchanges:\n  binance:\n    url: 'socks5h://h:1'\n", `f.yaml:5:5: exchanges.binance.url: unknown key "url"; "url" goes under "http" or "websocket"`},
 		{"timeout under default", head + "default:\n  timeout_seconds: 5\n", `f.yaml:4:3: default.timeout_seconds: unknown key "timeout_seconds"; "timeout_seconds" goes under "http" or "websocket"`},
 		{"nothing close", head + "proxies: {}\n", `f.yaml:3:1: proxies: unknown key "proxies"`},
@@ -44,7 +44,7 @@ func TestAllowedKeys(t *testing.T) {
 		{nil, []string{"default", "enabled", "env_prefix", "exchanges", "lock", "package", "version"}},
 		{[]string{"default"}, []string{"http", "websocket"}},
 		{[]string{"exchanges", "anything"}, []string{"http", "websocket"}},
-		{[]string{"exchanges", "kraken", "websocket"}, []string{"direct", "optimistic", "timeout_seconds", "url"}},
+		{[]string{"exchanges", "kraken", "websocket"}, []string{"attempt_timeout_seconds", "direct", "eject", "health_check", "hedge_after_ms", "optimistic", "strategy", "timeout_seconds", "url", "urls", "when_all_down"}},
 		{[]string{"nope"}, []string{}},
 	}
 	for _, tt := range tests {

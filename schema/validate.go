@@ -55,7 +55,8 @@ func (l *loader) validateSchema(root map[string]any) {
 func (l *loader) schemaErr(ve *jsonschema.ValidationError) {
 	switch k := ve.ErrorKind.(type) {
 	case *kind.OneOf, *kind.AnyOf, *kind.Not:
-		// Only "url xor direct: true" uses these; checkProxy words it.
+		// Only "url | urls | direct: true" and hedge_after_ms use these;
+		// checkPools words them.
 		return
 	case *kind.PropertyNames:
 		// v6 shares this InstanceLocation's backing array with later
@@ -122,6 +123,13 @@ func (l *loader) schemaErr(ve *jsonschema.ValidationError) {
 		l.errAt(at.val, path, "must be at least %d characters long", k.Want)
 	case *kind.MaxProperties:
 		l.errAt(at.val, path, "at most %d entries are supported (got %d)", k.Want, k.Got)
+	case *kind.MinItems:
+		l.errAt(at.val, path, "must have at least %s (got %d)", items(k.Want), k.Got)
+	case *kind.MaxItems:
+		l.errAt(at.val, path, "must have at most %s (got %d)", items(k.Want), k.Got)
+	case *kind.UniqueItems:
+		// checkURLs reports duplicates at the later one, also after
+		// normalisation.
 	case *kind.MaxLength:
 		l.errAt(at.val, path, "must be at most %d characters long", k.Want)
 	case *kind.Pattern:
@@ -189,9 +197,9 @@ func ratString(r *big.Rat) string {
 	return fmt.Sprint(f)
 }
 
-// checkSemantics checks what the schema cannot: proxy URLs, url xor
-// direct: true, integers written as floats, and exchange ids that collide
-// once lower-cased.
+// checkSemantics checks what the schema cannot: proxy URLs, url | urls |
+// direct: true and the pool rules (pool.go), integers written as floats,
+// and exchange ids that collide once lower-cased.
 func (l *loader) checkSemantics(root map[string]any) {
 	l.checkInteger([]string{"version"})
 	if name, ok := root["package"].(string); ok {
@@ -200,6 +208,7 @@ func (l *loader) checkSemantics(root map[string]any) {
 			l.errAt(l.locs["package"].val, []string{"package"}, "%s %v", quote(name), err)
 		}
 	}
+	l.checkPools(root)
 	if d, ok := root["default"].(map[string]any); ok {
 		l.checkTransports(d, []string{"default"})
 	}
@@ -256,31 +265,29 @@ func (l *loader) checkTransports(t map[string]any, path []string) {
 
 func (l *loader) checkProxy(pc map[string]any, path []string) {
 	l.checkInteger(appendPath(path, "timeout_seconds"))
-	_, hasURL := pc["url"]
-	direct := pc["direct"] == true
-	switch {
-	case hasURL && direct:
-		dp := appendPath(path, "direct")
-		l.errAt(l.locs[strings.Join(dp, pathSep)].val, dp, "must not be true together with url")
-	case !hasURL && !direct:
-		if !l.skipped(path) {
-			l.errAt(l.locs[strings.Join(path, pathSep)].val, path, "needs url or direct: true")
-		}
-	}
+	// url | urls | direct and the pool settings: checkPools (pool.go).
 	raw, ok := pc["url"].(string)
 	if !ok || raw == "" {
 		return // the schema reports the type or emptiness
 	}
-	if _, err := runtime.ParseURL(raw, runtime.ParseURLOptions{AllowInlineCredentials: l.opts.AllowInlineCredentials}); err != nil {
-		up := appendPath(path, "url")
+	l.checkURL(raw, appendPath(path, "url"))
+}
+
+// checkURL checks one proxy URL (url, or a member of urls) at path and
+// returns it parsed, or nil after reporting why it is invalid.
+func (l *loader) checkURL(raw string, path []string) *runtime.Proxy {
+	p, err := runtime.ParseURL(raw, runtime.ParseURLOptions{AllowInlineCredentials: l.opts.AllowInlineCredentials})
+	if err != nil {
 		var ue *runtime.URLError
 		msg := "invalid proxy URL"
 		if errors.As(err, &ue) {
 			// The reason may quote part of the URL; never echo it.
 			msg = capString(quoted.ReplaceAllString(ue.Reason, ""), maxMsg)
 		}
-		l.errAt(l.locs[strings.Join(up, pathSep)].val, up, "%s", msg)
+		l.errAt(l.locs[strings.Join(path, pathSep)].val, path, "%s", msg)
+		return nil
 	}
+	return p
 }
 
 // quoted matches a Go-quoted string and the space before it.
@@ -331,10 +338,13 @@ func buildProxy(pc map[string]any) *ProxyConfig {
 	c := &ProxyConfig{}
 	c.URL, _ = pc["url"].(string)
 	c.Direct, _ = pc["direct"].(bool)
-	c.Optimistic, _ = pc["optimistic"].(bool)
+	if o, ok := pc["optimistic"].(bool); ok {
+		c.Optimistic = &o
+	}
 	if t, ok := pc["timeout_seconds"].(int64); ok {
 		secs := int(t)
 		c.TimeoutSeconds = &secs
 	}
+	buildPool(c, pc)
 	return c
 }

@@ -57,22 +57,87 @@ func (c *cli) explain(args []string) int {
 		fmt.Fprintf(c.stderr, "%s: %v\n", *spec, err)
 		return exitInvalid
 	}
+	routes := runtime.ExplainRoutes(eff)
+	infos := in.Explain()
+	if len(routes) != len(infos) {
+		fmt.Fprintf(c.stderr, "proxygen: internal error: %d routes explained, %d resolved\n", len(routes), len(infos))
+		return exitUsage
+	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "EXCHANGE\tTRANSPORT\tPROXY\tTIMEOUT\tSOURCE\tVARIABLES")
-	for _, r := range in.Explain() {
-		timeout := "-"
-		if p := in.Proxy(r.Exchange, r.Transport); p != nil {
-			timeout = p.SetupTimeout().String()
+	fmt.Fprintln(tw, "EXCHANGE\tTRANSPORT\tPROXY\tTIMEOUT\tSOURCE\tVARIABLES\tCREDENTIALS")
+	var pools []runtime.RouteExplain
+	for i, r := range infos {
+		e := routes[i]
+		proxy, timeout := r.Proxy, "-"
+		if len(e.Members) > 0 {
+			if len(e.Members) > 1 {
+				proxy = fmt.Sprintf("%s +%d", e.Members[0], len(e.Members)-1)
+			}
+			timeout = e.Settings[0].Value // timeout_seconds comes first
+			if isPool(e) {
+				pools = append(pools, e)
+			}
 		}
-		id := r.Exchange
-		if id == runtime.DefaultRouteID {
-			id = otherID
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", label(r.Exchange), r.Transport, proxy, timeout, r.SourceLabel(),
+			strings.Join(r.Env, " "), credentials(e.Vars, *env))
+	}
+	if len(pools) > 0 {
+		fmt.Fprintln(tw)
+		fmt.Fprintln(tw, "EXCHANGE\tTRANSPORT\tSETTING\tVALUE\tSOURCE")
+		for _, e := range pools {
+			id, t := label(e.Exchange), e.Transport
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", id, t, "members", strings.Join(e.Members, ", "), e.Origin.Source)
+			for _, st := range e.Settings {
+				src := st.Source.String()
+				if st.Source.Env != "" {
+					src += " " + st.Source.Env
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", id, t, st.Field, st.Value, src)
+			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", id, r.Transport, r.Proxy, timeout, r.SourceLabel(), strings.Join(r.Env, " "))
 	}
 	if err := tw.Flush(); err != nil {
 		fmt.Fprintf(c.stderr, "proxygen: %v\n", err)
 		return exitUsage
 	}
 	return exitOK
+}
+
+// label names a route's exchange, otherID for the default route.
+func label(id string) string {
+	if id == runtime.DefaultRouteID {
+		return otherID
+	}
+	return id
+}
+
+// isPool reports whether a proxied route has more than one member or a pool
+// setting that is not the built-in default: explain details its settings.
+func isPool(e runtime.RouteExplain) bool {
+	if len(e.Members) > 1 {
+		return true
+	}
+	for _, st := range e.Settings {
+		if st.Field != runtime.SetTimeout && st.Field != runtime.SetOptimistic && st.Source.Origin != runtime.OriginBuiltin {
+			return true
+		}
+	}
+	return false
+}
+
+// credentials lists the ${VAR} names a route's credentials need; with
+// lookup, whether each is set in the environment (never its value).
+func credentials(vars []string, lookup bool) string {
+	if !lookup {
+		return strings.Join(vars, " ")
+	}
+	out := make([]string, len(vars))
+	for i, v := range vars {
+		state := "unset"
+		if _, ok := os.LookupEnv(v); ok {
+			state = "set"
+		}
+		out[i] = v + "(" + state + ")"
+	}
+	return strings.Join(out, " ")
 }

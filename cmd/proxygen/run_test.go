@@ -113,7 +113,7 @@ func TestCheck(t *testing.T) {
 	if code != exitInvalid || !strings.Contains(stderr, "stale") {
 		t.Errorf("stale: exit %d, stderr %q", code, stderr)
 	}
-	for _, want := range []string{"--- " + out, "@@ ", "-\t\tTimeout: 10 * time.Second", "+\t\tTimeout: 11 * time.Second"} {
+	for _, want := range []string{"--- " + out, "@@ ", "-\t\t\t\tTimeout: 10 * time.Second", "+\t\t\t\tTimeout: 11 * time.Second"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("diff lacks %q:\n%s", want, stdout)
 		}
@@ -192,9 +192,9 @@ func TestExplain(t *testing.T) {
 	}
 	rows := squashLines(stdout)
 	for _, want := range []string{
-		"EXCHANGE TRANSPORT PROXY TIMEOUT SOURCE VARIABLES",
+		"EXCHANGE TRANSPORT PROXY TIMEOUT SOURCE VARIABLES CREDENTIALS",
 		"binance http https://eu-egress.internal:8443 10s override",
-		"binance websocket http://***@proxy.internal:3128 30s default",
+		"binance websocket http://***@proxy.internal:3128 30s default PROXY_PASS PROXY_USER",
 		"kraken http socks5h://proxy.internal:1080 30s default",
 		"kraken websocket direct - override",
 		"(any other) http socks5h://proxy.internal:1080 30s default",
@@ -229,6 +229,71 @@ func TestExplain(t *testing.T) {
 	code, _, stderr = runCLI(t, "explain", "-env", "-spec", spec)
 	if code != exitInvalid || !strings.Contains(stderr, "CRYPTOFEED_PROXY_EXCHANGES__KRAKEN__WEBSOCKET__TIMEOUT_SECONDS") {
 		t.Errorf("invalid env: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// explain shows a pool's members (redacted) and every effective setting
+// with its source (override, default, builtin, env and the variable), and
+// with -env whether each credential variable is set, never its value.
+func TestExplainPool(t *testing.T) {
+	spec := writeSpec(t, `version: 1
+enabled: true
+default:
+  websocket:
+    urls: ["socks5h://${EU1_USER}:${EU1_PASS}@eu1.internal:1080", "socks5h://eu2.internal:1080"]
+    strategy: sticky
+    hedge_after_ms: 250
+    eject: {seconds: 10}
+exchanges:
+  kraken:
+    websocket:
+      url: "socks5h://kraken.internal:1080"
+      hedge_after_ms: 0
+      eject: {max_seconds: 600}
+`)
+	code, stdout, stderr := runCLI(t, "explain", "-spec", spec)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	rows := squashLines(stdout)
+	for _, want := range []string{
+		"(any other) websocket socks5h://***@eu1.internal:1080 +1 30s default EU1_PASS EU1_USER",
+		"(any other) websocket members socks5h://***@eu1.internal:1080, socks5h://eu2.internal:1080 default",
+		"(any other) websocket strategy sticky default",
+		"(any other) websocket hedge_after_ms 250ms default",
+		"(any other) websocket timeout_seconds 30s builtin",
+		"kraken websocket socks5h://kraken.internal:1080 30s override",
+		"kraken websocket members socks5h://kraken.internal:1080 override",
+		"kraken websocket strategy sticky default",
+		"kraken websocket hedge_after_ms off override",
+		"kraken websocket eject.seconds 10s default",
+		"kraken websocket eject.max_seconds 10m0s override",
+		"kraken websocket eject.after_failures 3 builtin",
+		"kraken websocket health_check.target off builtin",
+		"kraken websocket when_all_down try_ejected builtin",
+	} {
+		if !rows[want] {
+			t.Errorf("explain lacks row %q:\n%s", want, stdout)
+		}
+	}
+
+	t.Setenv("EU1_USER", canary)
+	t.Setenv("CRYPTOFEED_PROXY_DEFAULT__WEBSOCKET__STRATEGY", "round_robin")
+	code, stdout, stderr = runCLI(t, "explain", "-env", "-spec", spec)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	rows = squashLines(stdout)
+	for _, want := range []string{
+		"(any other) websocket socks5h://***@eu1.internal:1080 +1 30s env CRYPTOFEED_PROXY_DEFAULT__WEBSOCKET__STRATEGY EU1_PASS(unset) EU1_USER(set)",
+		"kraken websocket strategy round_robin env CRYPTOFEED_PROXY_DEFAULT__WEBSOCKET__STRATEGY",
+	} {
+		if !rows[want] {
+			t.Errorf("explain -env lacks row %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout+stderr, canary) {
+		t.Errorf("explain shows a credential:\n%s", stdout)
 	}
 }
 

@@ -96,11 +96,11 @@ func (l *lib) settings() runtime.Settings {
 	return runtime.Settings{
 		Enabled: true,
 		Default: runtime.Routes{
-			HTTP:      &runtime.Route{Proxy: l.socks4.Proxy(runtime.SOCKS4A)},
-			WebSocket: &runtime.Route{Proxy: l.http.Proxy(runtime.HTTP)},
+			HTTP:      &runtime.Route{Proxies: []*runtime.Proxy{l.socks4.Proxy(runtime.SOCKS4A)}},
+			WebSocket: &runtime.Route{Proxies: []*runtime.Proxy{l.http.Proxy(runtime.HTTP)}},
 		},
 		Exchanges: map[string]runtime.Routes{
-			"Binance": {HTTP: &runtime.Route{Proxy: l.socks5.Proxy(runtime.SOCKS5H)}},
+			"Binance": {HTTP: &runtime.Route{Proxies: []*runtime.Proxy{l.socks5.Proxy(runtime.SOCKS5H)}}},
 			"kraken":  {WebSocket: &runtime.Route{Direct: true}},
 		},
 	}
@@ -336,7 +336,7 @@ func TestFailClosed(t *testing.T) {
 	refusing.SetMisbehave(proxytest.Misbehave{ReplyCode: 0x05})
 	wrongPass := l.http.Proxy(runtime.HTTP)
 	wrongPass.Password = runtime.NewSecret("wrong-" + canary) // must not leak either
-	unresolved := &runtime.Proxy{Scheme: runtime.SOCKS5, Host: "127.0.0.1", Port: deadAddr.Port, UserVar: "E2E_NO_SUCH_USER", PasswordVar: "E2E_NO_SUCH_PASS", Timeout: 5 * time.Second}
+	unresolved := &runtime.Proxy{Scheme: runtime.SOCKS5, Host: "127.0.0.1", Port: deadAddr.Port, UserVar: "E2E_NO_SUCH_USER", PasswordVar: "E2E_NO_SUCH_PASS"}
 	cases := []struct {
 		name  string
 		p     *runtime.Proxy
@@ -351,7 +351,8 @@ func TestFailClosed(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			s := l.settings()
-			s.Exchanges["binance"] = runtime.Routes{HTTP: &runtime.Route{Proxy: c.p}, WebSocket: &runtime.Route{Proxy: c.p}}
+			s.Exchanges["binance"] = runtime.Routes{HTTP: &runtime.Route{Proxies: []*runtime.Proxy{c.p}, Timeout: 5 * time.Second},
+				WebSocket: &runtime.Route{Proxies: []*runtime.Proxy{c.p}, Timeout: 5 * time.Second}}
 			delete(s.Exchanges, "Binance")
 			l.install(t, s)
 			conns := l.tgt.Conns()

@@ -38,13 +38,19 @@ const (
 
 var quiet = runtime.WithLogger(slog.New(slog.DiscardHandler))
 
-// settings routes both transports of every exchange through p.
+// settings routes both transports of every exchange through p; p's
+// Timeout and Optimistic become the routes' (a member has none of its own).
 func settings(p *runtime.Proxy) runtime.Settings {
+	m := *p
+	m.Timeout, m.Optimistic = 0, false
+	route := func() *runtime.Route {
+		return &runtime.Route{Proxies: []*runtime.Proxy{&m}, Timeout: p.Timeout, Optimistic: p.Optimistic}
+	}
 	return runtime.Settings{
 		Enabled: true,
 		Default: runtime.Routes{
-			HTTP:      &runtime.Route{Proxy: p},
-			WebSocket: &runtime.Route{Proxy: p},
+			HTTP:      route(),
+			WebSocket: route(),
 		},
 		Exchanges: map[string]runtime.Routes{exchange: {}},
 	}

@@ -385,7 +385,7 @@ func TestGeneratedCodeAndExplain(t *testing.T) {
 // reported by name only; a valid one with inline credentials never shows in
 // Explain, FromEnv or the proxies' printed forms.
 func TestEnvOverlayErrors(t *testing.T) {
-	base := runtime.Settings{Enabled: true, Default: runtime.Routes{HTTP: &runtime.Route{Proxy: &runtime.Proxy{Scheme: runtime.HTTP, Host: "127.0.0.1", Port: 3128}}}}
+	base := runtime.Settings{Enabled: true, Default: runtime.Routes{HTTP: &runtime.Route{Proxies: []*runtime.Proxy{{Scheme: runtime.HTTP, Host: "127.0.0.1", Port: 3128}}}}}
 	const p = "CRYPTOFEED_PROXY_"
 	bad := []string{
 		p + "ENABLED=" + canary,
@@ -482,9 +482,10 @@ func TestProxyAuthFailures(t *testing.T) {
 	before := len(logs.String())
 	for i, s := range append(wrong, right...) {
 		p := s.s.Proxy(s.scheme)
-		p.User, p.Password, p.Timeout = canaryUser, runtime.NewSecret(canary), 5*time.Second
+		p.User, p.Password = canaryUser, runtime.NewSecret(canary)
 		settings := runtime.Settings{Enabled: true, Default: runtime.Routes{
-			HTTP: &runtime.Route{Proxy: p}, WebSocket: &runtime.Route{Proxy: p}}}
+			HTTP:      &runtime.Route{Proxies: []*runtime.Proxy{p}, Timeout: 5 * time.Second},
+			WebSocket: &runtime.Route{Proxies: []*runtime.Proxy{p}, Timeout: 5 * time.Second}}}
 		in, err := runtime.NewInjector(settings, runtime.WithClientTLSConfig(tgt.ClientTLS("")))
 		if err != nil {
 			t.Fatal(err)
@@ -535,8 +536,8 @@ func TestProxyAuthFailures(t *testing.T) {
 // and injectors, recovered and printed as a crash report would be, stack
 // included, show no canary.
 func TestRecoveredPanics(t *testing.T) {
-	p := &runtime.Proxy{Scheme: runtime.SOCKS5H, Host: "127.0.0.1", Port: 1, User: canaryUser, Password: runtime.NewSecret(canary), Timeout: time.Second}
-	settings := runtime.Settings{Enabled: true, Default: runtime.Routes{HTTP: &runtime.Route{Proxy: p}}}
+	p := &runtime.Proxy{Scheme: runtime.SOCKS5H, Host: "127.0.0.1", Port: 1, User: canaryUser, Password: runtime.NewSecret(canary)}
+	settings := runtime.Settings{Enabled: true, Default: runtime.Routes{HTTP: &runtime.Route{Proxies: []*runtime.Proxy{p}, Timeout: time.Second}}}
 	in, err := runtime.NewInjector(settings)
 	if err != nil {
 		t.Fatal(err)
@@ -547,8 +548,8 @@ func TestRecoveredPanics(t *testing.T) {
 	}
 	// Settings the runtime rejects: the generated package panics with
 	// this error's text.
-	badSettings := runtime.Settings{Enabled: true, Default: runtime.Routes{HTTP: &runtime.Route{Proxy: &runtime.Proxy{
-		Scheme: runtime.SOCKS4, Host: "h", Port: 0, User: canaryUser, Password: runtime.NewSecret(canary), Timeout: time.Hour}}}}
+	badSettings := runtime.Settings{Enabled: true, Default: runtime.Routes{HTTP: &runtime.Route{Proxies: []*runtime.Proxy{{
+		Scheme: runtime.SOCKS4, Host: "h", Port: 0, User: canaryUser, Password: runtime.NewSecret(canary), Timeout: time.Hour}}}}}
 	_, settingsErr := runtime.NewInjector(badSettings)
 	if settingsErr == nil {
 		t.Fatal("invalid settings accepted")
@@ -602,14 +603,14 @@ func TestHTTPClientErrors(t *testing.T) {
 	refusing := proxytest.New(proxytest.Config{Kind: proxytest.HTTP, Misbehave: proxytest.Misbehave{Status: 403}})
 	defer refusing.Close()
 	for _, px := range []*runtime.Proxy{
-		{Scheme: runtime.HTTP, Host: "127.0.0.1", Port: 1, User: canaryUser, Password: runtime.NewSecret(canary), Timeout: time.Second},
+		{Scheme: runtime.HTTP, Host: "127.0.0.1", Port: 1, User: canaryUser, Password: runtime.NewSecret(canary)},
 		func() *runtime.Proxy {
 			p := refusing.Proxy(runtime.HTTP)
 			p.User, p.Password = canaryUser, runtime.NewSecret(canary)
 			return p
 		}(),
 	} {
-		in, err := runtime.NewInjector(runtime.Settings{Enabled: true, Default: runtime.Routes{HTTP: &runtime.Route{Proxy: px}}})
+		in, err := runtime.NewInjector(runtime.Settings{Enabled: true, Default: runtime.Routes{HTTP: &runtime.Route{Proxies: []*runtime.Proxy{px}, Timeout: time.Second}}})
 		if err != nil {
 			t.Fatal(err)
 		}

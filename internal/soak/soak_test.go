@@ -91,8 +91,8 @@ func run(t *testing.T, cfg config) {
 		conns []*websocket.Conn
 	}
 	lanes := []*lane{
-		{name: "danted (socks5)", proxy: &pgrt.Proxy{Scheme: pgrt.SOCKS5, Host: dante.Host(), Port: dante.Port(), Timeout: 30 * time.Second}},
-		{name: "squid (http connect)", proxy: &pgrt.Proxy{Scheme: pgrt.HTTP, Host: squid.Host(), Port: squid.Port(), Timeout: 30 * time.Second}},
+		{name: "danted (socks5)", proxy: &pgrt.Proxy{Scheme: pgrt.SOCKS5, Host: dante.Host(), Port: dante.Port()}},
+		{name: "squid (http connect)", proxy: &pgrt.Proxy{Scheme: pgrt.HTTP, Host: squid.Host(), Port: squid.Port()}},
 	}
 	wsURL := tgt.URL("ws", "127.0.0.1", "/ws")
 
@@ -100,7 +100,7 @@ func run(t *testing.T, cfg config) {
 	dialStart := time.Now()
 	var wg sync.WaitGroup
 	for _, l := range lanes {
-		in, err := pgrt.NewInjector(pgrt.Settings{Enabled: true, Default: pgrt.Routes{WebSocket: &pgrt.Route{Proxy: l.proxy}}},
+		in, err := pgrt.NewInjector(pgrt.Settings{Enabled: true, Default: pgrt.Routes{WebSocket: &pgrt.Route{Proxies: []*pgrt.Proxy{l.proxy}, Timeout: 30 * time.Second}}},
 			pgrt.WithLogger(slog.New(slog.DiscardHandler)))
 		if err != nil {
 			t.Fatal(err)

@@ -85,19 +85,16 @@ var (
 		Port:        23128,
 		UserVar:     "FEED_PROXY_USER",
 		PasswordVar: "FEED_PROXY_PASS",
-		Timeout:     10 * time.Second,
 	}
 	defaultRouteWebSocket = &runtime.Proxy{
-		Scheme:  runtime.SOCKS5H,
-		Host:    "127.0.0.1",
-		Port:    21080,
-		Timeout: 10 * time.Second,
+		Scheme: runtime.SOCKS5H,
+		Host:   "127.0.0.1",
+		Port:   21080,
 	}
 	routeBinanceHTTP = &runtime.Proxy{
-		Scheme:  runtime.HTTPS,
-		Host:    "127.0.0.1",
-		Port:    28443,
-		Timeout: 5 * time.Second,
+		Scheme: runtime.HTTPS,
+		Host:   "127.0.0.1",
+		Port:   28443,
 	}
 	routeCoinbaseHTTP = &runtime.Proxy{
 		Scheme:      runtime.SOCKS5,
@@ -105,14 +102,12 @@ var (
 		Port:        21081,
 		UserVar:     "CB_USER",
 		PasswordVar: "CB_PASS",
-		Timeout:     30 * time.Second,
 	}
 	routeDeribitWebSocket = &runtime.Proxy{
 		Scheme:  runtime.SOCKS4A,
 		Host:    "127.0.0.1",
 		Port:    21082,
 		UserVar: "DERIBIT_ID",
-		Timeout: 30 * time.Second,
 	}
 )
 
@@ -123,14 +118,23 @@ func Settings() runtime.Settings {
 	return runtime.Settings{
 		Enabled: true,
 		Default: runtime.Routes{
-			HTTP:      &runtime.Route{Proxy: defaultRouteHTTP},
-			WebSocket: &runtime.Route{Proxy: defaultRouteWebSocket},
+			HTTP: &runtime.Route{
+				Proxies: []*runtime.Proxy{defaultRouteHTTP},
+				Timeout: 10 * time.Second,
+			},
+			WebSocket: &runtime.Route{
+				Proxies: []*runtime.Proxy{defaultRouteWebSocket},
+				Timeout: 10 * time.Second,
+			},
 		},
 		Exchanges: map[string]runtime.Routes{
-			"binance":  {HTTP: &runtime.Route{Proxy: routeBinanceHTTP}},
+			"binance": {HTTP: &runtime.Route{
+				Proxies: []*runtime.Proxy{routeBinanceHTTP},
+				Timeout: 5 * time.Second,
+			}},
 			"bybit":    {},
-			"coinbase": {HTTP: &runtime.Route{Proxy: routeCoinbaseHTTP}},
-			"deribit":  {WebSocket: &runtime.Route{Proxy: routeDeribitWebSocket}},
+			"coinbase": {HTTP: &runtime.Route{Proxies: []*runtime.Proxy{routeCoinbaseHTTP}}},
+			"deribit":  {WebSocket: &runtime.Route{Proxies: []*runtime.Proxy{routeDeribitWebSocket}}},
 			"kraken":   {WebSocket: &runtime.Route{Direct: true}},
 			"okx":      {HTTP: &runtime.Route{Direct: true}},
 		},

@@ -64,10 +64,9 @@ func Exchanges() []Exchange {
 // The compiled-in proxies, one per route the spec names.
 var (
 	defaultRouteHTTP = &runtime.Proxy{
-		Scheme:  runtime.SOCKS5H,
-		Host:    "proxy.internal",
-		Port:    1080,
-		Timeout: 30 * time.Second,
+		Scheme: runtime.SOCKS5H,
+		Host:   "proxy.internal",
+		Port:   1080,
 	}
 	defaultRouteWebSocket = &runtime.Proxy{
 		Scheme:      runtime.HTTP,
@@ -75,7 +74,6 @@ var (
 		Port:        3128,
 		UserVar:     "PROXY_USER",
 		PasswordVar: "PROXY_PASS",
-		Timeout:     30 * time.Second,
 	}
 )
 
@@ -86,8 +84,11 @@ func Settings() runtime.Settings {
 	return runtime.Settings{
 		Enabled: true,
 		Default: runtime.Routes{
-			HTTP:      &runtime.Route{Proxy: defaultRouteHTTP},
-			WebSocket: &runtime.Route{Proxy: defaultRouteWebSocket},
+			HTTP: &runtime.Route{
+				Proxies: []*runtime.Proxy{defaultRouteHTTP},
+				Timeout: 30 * time.Second,
+			},
+			WebSocket: &runtime.Route{Proxies: []*runtime.Proxy{defaultRouteWebSocket}},
 		},
 		Exchanges: map[string]runtime.Routes{
 			"binance": {},

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/proxygen-go/proxygen/runtime"
 )
@@ -64,16 +63,14 @@ func Exchanges() []Exchange {
 // The compiled-in proxies, one per route the spec names.
 var (
 	defaultRouteHTTP = &runtime.Proxy{
-		Scheme:  runtime.SOCKS5H,
-		Host:    "proxy.internal",
-		Port:    1080,
-		Timeout: 30 * time.Second,
+		Scheme: runtime.SOCKS5H,
+		Host:   "proxy.internal",
+		Port:   1080,
 	}
 	defaultRouteWebSocket = &runtime.Proxy{
-		Scheme:  runtime.SOCKS5H,
-		Host:    "proxy.internal",
-		Port:    1080,
-		Timeout: 30 * time.Second,
+		Scheme: runtime.SOCKS5H,
+		Host:   "proxy.internal",
+		Port:   1080,
 	}
 )
 
@@ -84,8 +81,8 @@ func Settings() runtime.Settings {
 	return runtime.Settings{
 		Enabled: true,
 		Default: runtime.Routes{
-			HTTP:      &runtime.Route{Proxy: defaultRouteHTTP},
-			WebSocket: &runtime.Route{Proxy: defaultRouteWebSocket},
+			HTTP:      &runtime.Route{Proxies: []*runtime.Proxy{defaultRouteHTTP}},
+			WebSocket: &runtime.Route{Proxies: []*runtime.Proxy{defaultRouteWebSocket}},
 		},
 		Exchanges: map[string]runtime.Routes{
 			"kraken": {WebSocket: &runtime.Route{Direct: true}},

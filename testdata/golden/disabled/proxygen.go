@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/proxygen-go/proxygen/runtime"
 )
@@ -60,16 +59,14 @@ func Exchanges() []Exchange {
 // The compiled-in proxies, one per route the spec names.
 var (
 	defaultRouteHTTP = &runtime.Proxy{
-		Scheme:  runtime.SOCKS5H,
-		Host:    "proxy.internal",
-		Port:    1080,
-		Timeout: 30 * time.Second,
+		Scheme: runtime.SOCKS5H,
+		Host:   "proxy.internal",
+		Port:   1080,
 	}
 	routeBinanceWebSocket = &runtime.Proxy{
-		Scheme:  runtime.HTTP,
-		Host:    "proxy.internal",
-		Port:    3128,
-		Timeout: 30 * time.Second,
+		Scheme: runtime.HTTP,
+		Host:   "proxy.internal",
+		Port:   3128,
 	}
 )
 
@@ -80,10 +77,10 @@ func Settings() runtime.Settings {
 	return runtime.Settings{
 		Enabled: false,
 		Default: runtime.Routes{
-			HTTP: &runtime.Route{Proxy: defaultRouteHTTP},
+			HTTP: &runtime.Route{Proxies: []*runtime.Proxy{defaultRouteHTTP}},
 		},
 		Exchanges: map[string]runtime.Routes{
-			"binance": {WebSocket: &runtime.Route{Proxy: routeBinanceWebSocket}},
+			"binance": {WebSocket: &runtime.Route{Proxies: []*runtime.Proxy{routeBinanceWebSocket}}},
 		},
 	}
 }

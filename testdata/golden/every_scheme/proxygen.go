@@ -80,36 +80,30 @@ func Exchanges() []Exchange {
 // The compiled-in proxies, one per route the spec names.
 var (
 	routeAHttpHTTP = &runtime.Proxy{
-		Scheme:  runtime.HTTP,
-		Host:    "proxy.internal",
-		Port:    3128,
-		Timeout: 30 * time.Second,
+		Scheme: runtime.HTTP,
+		Host:   "proxy.internal",
+		Port:   3128,
 	}
 	routeBHttpsHTTP = &runtime.Proxy{
-		Scheme:  runtime.HTTPS,
-		Host:    "proxy.internal",
-		Port:    8443,
-		Timeout: 30 * time.Second,
+		Scheme: runtime.HTTPS,
+		Host:   "proxy.internal",
+		Port:   8443,
 	}
 	routeCSocks4WebSocket = &runtime.Proxy{
 		Scheme:  runtime.SOCKS4,
 		Host:    "127.0.0.1",
 		Port:    1080,
 		UserVar: "SOCKS4_ID",
-		Timeout: 30 * time.Second,
 	}
 	routeDSocks4aWebSocket = &runtime.Proxy{
-		Scheme:  runtime.SOCKS4A,
-		Host:    "proxy.internal",
-		Port:    1080,
-		Timeout: 30 * time.Second,
+		Scheme: runtime.SOCKS4A,
+		Host:   "proxy.internal",
+		Port:   1080,
 	}
 	routeESocks5HTTP = &runtime.Proxy{
-		Scheme:     runtime.SOCKS5,
-		Host:       "::1",
-		Port:       1080,
-		Timeout:    30 * time.Second,
-		Optimistic: true,
+		Scheme: runtime.SOCKS5,
+		Host:   "::1",
+		Port:   1080,
 	}
 	routeFSocks5hWebSocket = &runtime.Proxy{
 		Scheme:      runtime.SOCKS5H,
@@ -117,8 +111,6 @@ var (
 		Port:        1080,
 		UserVar:     "U",
 		PasswordVar: "P",
-		Timeout:     300 * time.Second,
-		Optimistic:  true,
 	}
 )
 
@@ -130,12 +122,19 @@ func Settings() runtime.Settings {
 		Enabled:   true,
 		EnvPrefix: "FEED_PROXY_",
 		Exchanges: map[string]runtime.Routes{
-			"a_http":    {HTTP: &runtime.Route{Proxy: routeAHttpHTTP}},
-			"b_https":   {HTTP: &runtime.Route{Proxy: routeBHttpsHTTP}},
-			"c_socks4":  {WebSocket: &runtime.Route{Proxy: routeCSocks4WebSocket}},
-			"d_socks4a": {WebSocket: &runtime.Route{Proxy: routeDSocks4aWebSocket}},
-			"e_socks5":  {HTTP: &runtime.Route{Proxy: routeESocks5HTTP}},
-			"f_socks5h": {WebSocket: &runtime.Route{Proxy: routeFSocks5hWebSocket}},
+			"a_http":    {HTTP: &runtime.Route{Proxies: []*runtime.Proxy{routeAHttpHTTP}}},
+			"b_https":   {HTTP: &runtime.Route{Proxies: []*runtime.Proxy{routeBHttpsHTTP}}},
+			"c_socks4":  {WebSocket: &runtime.Route{Proxies: []*runtime.Proxy{routeCSocks4WebSocket}}},
+			"d_socks4a": {WebSocket: &runtime.Route{Proxies: []*runtime.Proxy{routeDSocks4aWebSocket}}},
+			"e_socks5": {HTTP: &runtime.Route{
+				Proxies:    []*runtime.Proxy{routeESocks5HTTP},
+				Optimistic: true,
+			}},
+			"f_socks5h": {WebSocket: &runtime.Route{
+				Proxies:    []*runtime.Proxy{routeFSocks5hWebSocket},
+				Timeout:    300 * time.Second,
+				Optimistic: true,
+			}},
 		},
 	}
 }

@@ -64,29 +64,25 @@ func Exchanges() []Exchange {
 // The compiled-in proxies, one per route the spec names.
 var (
 	defaultRouteHTTP = &runtime.Proxy{
-		Scheme:  runtime.SOCKS5H,
-		Host:    "proxy.internal",
-		Port:    1080,
-		Timeout: 30 * time.Second,
+		Scheme: runtime.SOCKS5H,
+		Host:   "proxy.internal",
+		Port:   1080,
 	}
 	defaultRouteWebSocket = &runtime.Proxy{
-		Scheme:  runtime.HTTP,
-		Host:    "proxy.internal",
-		Port:    3128,
-		Timeout: 30 * time.Second,
+		Scheme: runtime.HTTP,
+		Host:   "proxy.internal",
+		Port:   3128,
 	}
 	routeBinanceHTTP = &runtime.Proxy{
-		Scheme:  runtime.HTTPS,
-		Host:    "eu-egress.internal",
-		Port:    8443,
-		Timeout: 10 * time.Second,
+		Scheme: runtime.HTTPS,
+		Host:   "eu-egress.internal",
+		Port:   8443,
 	}
 	routeKrakenWebSocket = &runtime.Proxy{
 		Scheme:  runtime.SOCKS4A,
 		Host:    "10.0.0.9",
 		Port:    1080,
 		UserVar: "KRAKEN_ID",
-		Timeout: 30 * time.Second,
 	}
 )
 
@@ -97,12 +93,15 @@ func Settings() runtime.Settings {
 	return runtime.Settings{
 		Enabled: true,
 		Default: runtime.Routes{
-			HTTP:      &runtime.Route{Proxy: defaultRouteHTTP},
-			WebSocket: &runtime.Route{Proxy: defaultRouteWebSocket},
+			HTTP:      &runtime.Route{Proxies: []*runtime.Proxy{defaultRouteHTTP}},
+			WebSocket: &runtime.Route{Proxies: []*runtime.Proxy{defaultRouteWebSocket}},
 		},
 		Exchanges: map[string]runtime.Routes{
-			"binance": {HTTP: &runtime.Route{Proxy: routeBinanceHTTP}},
-			"kraken":  {WebSocket: &runtime.Route{Proxy: routeKrakenWebSocket}},
+			"binance": {HTTP: &runtime.Route{
+				Proxies: []*runtime.Proxy{routeBinanceHTTP},
+				Timeout: 10 * time.Second,
+			}},
+			"kraken": {WebSocket: &runtime.Route{Proxies: []*runtime.Proxy{routeKrakenWebSocket}}},
 		},
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/proxygen-go/proxygen/runtime"
 )
@@ -69,7 +68,6 @@ var (
 		Port:     3128,
 		User:     "feeduser",
 		Password: runtime.NewSecret("not-a-real-secret"),
-		Timeout:  30 * time.Second,
 	}
 )
 
@@ -80,7 +78,7 @@ func Settings() runtime.Settings {
 	return runtime.Settings{
 		Enabled: true,
 		Default: runtime.Routes{
-			HTTP: &runtime.Route{Proxy: defaultRouteHTTP},
+			HTTP: &runtime.Route{Proxies: []*runtime.Proxy{defaultRouteHTTP}},
 		},
 		Exchanges: map[string]runtime.Routes{
 			"binance": {},

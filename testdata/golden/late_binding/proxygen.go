@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/proxygen-go/proxygen/runtime"
 )
@@ -73,13 +72,11 @@ var (
 		Port:        1,
 		UserVar:     "LB_USER",
 		PasswordVar: "LB_PASS",
-		Timeout:     30 * time.Second,
 	}
 	routeKrakenHTTP = &runtime.Proxy{
-		Scheme:  runtime.HTTP,
-		Host:    "127.0.0.1",
-		Port:    1,
-		Timeout: 30 * time.Second,
+		Scheme: runtime.HTTP,
+		Host:   "127.0.0.1",
+		Port:   1,
 	}
 )
 
@@ -91,9 +88,9 @@ func Settings() runtime.Settings {
 		Enabled:   true,
 		EnvPrefix: "LATE_BINDING_",
 		Exchanges: map[string]runtime.Routes{
-			"binance": {HTTP: &runtime.Route{Proxy: routeBinanceHTTP}},
+			"binance": {HTTP: &runtime.Route{Proxies: []*runtime.Proxy{routeBinanceHTTP}}},
 			"gate_io": {HTTP: &runtime.Route{Direct: true}},
-			"kraken":  {HTTP: &runtime.Route{Proxy: routeKrakenHTTP}},
+			"kraken":  {HTTP: &runtime.Route{Proxies: []*runtime.Proxy{routeKrakenHTTP}}},
 		},
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/proxygen-go/proxygen/runtime"
 )
@@ -60,16 +59,14 @@ func Exchanges() []Exchange {
 // The compiled-in proxies, one per route the spec names.
 var (
 	defaultRouteHTTP = &runtime.Proxy{
-		Scheme:  runtime.HTTP,
-		Host:    "proxy.internal",
-		Port:    3128,
-		Timeout: 30 * time.Second,
+		Scheme: runtime.HTTP,
+		Host:   "proxy.internal",
+		Port:   3128,
 	}
 	defaultRouteWebSocket = &runtime.Proxy{
-		Scheme:  runtime.HTTP,
-		Host:    "proxy.internal",
-		Port:    3128,
-		Timeout: 30 * time.Second,
+		Scheme: runtime.HTTP,
+		Host:   "proxy.internal",
+		Port:   3128,
 	}
 )
 
@@ -81,8 +78,8 @@ func Settings() runtime.Settings {
 		Enabled: true,
 		Lock:    true,
 		Default: runtime.Routes{
-			HTTP:      &runtime.Route{Proxy: defaultRouteHTTP},
-			WebSocket: &runtime.Route{Proxy: defaultRouteWebSocket},
+			HTTP:      &runtime.Route{Proxies: []*runtime.Proxy{defaultRouteHTTP}},
+			WebSocket: &runtime.Route{Proxies: []*runtime.Proxy{defaultRouteWebSocket}},
 		},
 		Exchanges: map[string]runtime.Routes{
 			"deribit": {},

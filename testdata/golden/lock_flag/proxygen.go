@@ -61,10 +61,9 @@ func Exchanges() []Exchange {
 // The compiled-in proxies, one per route the spec names.
 var (
 	defaultRouteWebSocket = &runtime.Proxy{
-		Scheme:  runtime.SOCKS5H,
-		Host:    "proxy.internal",
-		Port:    1080,
-		Timeout: 5 * time.Second,
+		Scheme: runtime.SOCKS5H,
+		Host:   "proxy.internal",
+		Port:   1080,
 	}
 )
 
@@ -76,7 +75,10 @@ func Settings() runtime.Settings {
 		Enabled: true,
 		Lock:    true,
 		Default: runtime.Routes{
-			WebSocket: &runtime.Route{Proxy: defaultRouteWebSocket},
+			WebSocket: &runtime.Route{
+				Proxies: []*runtime.Proxy{defaultRouteWebSocket},
+				Timeout: 5 * time.Second,
+			},
 		},
 		Exchanges: map[string]runtime.Routes{
 			"bitmex": {},

@@ -64,22 +64,19 @@ func Exchanges() []Exchange {
 // The compiled-in proxies, one per route the spec names.
 var (
 	defaultRouteHTTP = &runtime.Proxy{
-		Scheme:  runtime.SOCKS5H,
-		Host:    "proxy.internal",
-		Port:    1080,
-		Timeout: 30 * time.Second,
+		Scheme: runtime.SOCKS5H,
+		Host:   "proxy.internal",
+		Port:   1080,
 	}
 	defaultRouteWebSocket = &runtime.Proxy{
-		Scheme:  runtime.SOCKS5H,
-		Host:    "proxy.internal",
-		Port:    1080,
-		Timeout: 30 * time.Second,
+		Scheme: runtime.SOCKS5H,
+		Host:   "proxy.internal",
+		Port:   1080,
 	}
 	routeBinanceHTTP = &runtime.Proxy{
-		Scheme:  runtime.HTTPS,
-		Host:    "eu-egress.internal",
-		Port:    8443,
-		Timeout: 10 * time.Second,
+		Scheme: runtime.HTTPS,
+		Host:   "eu-egress.internal",
+		Port:   8443,
 	}
 	routeBinanceWebSocket = &runtime.Proxy{
 		Scheme:      runtime.HTTP,
@@ -87,7 +84,6 @@ var (
 		Port:        3128,
 		UserVar:     "BN_USER",
 		PasswordVar: "BN_PASS",
-		Timeout:     15 * time.Second,
 	}
 	routeCoinbaseHTTP = &runtime.Proxy{
 		Scheme:      runtime.SOCKS5,
@@ -95,7 +91,6 @@ var (
 		Port:        1080,
 		UserVar:     "CB_USER",
 		PasswordVar: "CB_PASS",
-		Timeout:     30 * time.Second,
 	}
 )
 
@@ -106,12 +101,18 @@ func Settings() runtime.Settings {
 	return runtime.Settings{
 		Enabled: true,
 		Default: runtime.Routes{
-			HTTP:      &runtime.Route{Proxy: defaultRouteHTTP},
-			WebSocket: &runtime.Route{Proxy: defaultRouteWebSocket},
+			HTTP:      &runtime.Route{Proxies: []*runtime.Proxy{defaultRouteHTTP}},
+			WebSocket: &runtime.Route{Proxies: []*runtime.Proxy{defaultRouteWebSocket}},
 		},
 		Exchanges: map[string]runtime.Routes{
-			"binance":  {HTTP: &runtime.Route{Proxy: routeBinanceHTTP}, WebSocket: &runtime.Route{Proxy: routeBinanceWebSocket}},
-			"coinbase": {HTTP: &runtime.Route{Proxy: routeCoinbaseHTTP}},
+			"binance": {HTTP: &runtime.Route{
+				Proxies: []*runtime.Proxy{routeBinanceHTTP},
+				Timeout: 10 * time.Second,
+			}, WebSocket: &runtime.Route{
+				Proxies: []*runtime.Proxy{routeBinanceWebSocket},
+				Timeout: 15 * time.Second,
+			}},
+			"coinbase": {HTTP: &runtime.Route{Proxies: []*runtime.Proxy{routeCoinbaseHTTP}}},
 		},
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/proxygen-go/proxygen/runtime"
 )
@@ -65,10 +64,9 @@ func Exchanges() []Exchange {
 // The compiled-in proxies, one per route the spec names.
 var (
 	defaultRouteHTTP = &runtime.Proxy{
-		Scheme:  runtime.HTTP,
-		Host:    "proxy.internal",
-		Port:    3128,
-		Timeout: 30 * time.Second,
+		Scheme: runtime.HTTP,
+		Host:   "proxy.internal",
+		Port:   3128,
 	}
 )
 
@@ -79,7 +77,7 @@ func Settings() runtime.Settings {
 	return runtime.Settings{
 		Enabled: true,
 		Default: runtime.Routes{
-			HTTP: &runtime.Route{Proxy: defaultRouteHTTP},
+			HTTP: &runtime.Route{Proxies: []*runtime.Proxy{defaultRouteHTTP}},
 		},
 		Exchanges: map[string]runtime.Routes{
 			"binance_futures": {},
