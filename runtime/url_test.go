@@ -77,7 +77,7 @@ func TestProxyErrorText(t *testing.T) {
 	if got, want := e.Error(), "proxy http://***@h:1 (binance websocket): auth: proxy authentication failed (http 407)"; got != want {
 		t.Fatalf("%q\nwant %q", got, want)
 	}
-	e = &ProxyError{Stage: StageReply, Proxy: "socks5://h:1", Code: 5, Err: socks5ReplyError(5)}
+	e = &ProxyError{Stage: StageReply, Proxy: "socks5://h:1", Code: 5, Err: &socksReplyError{version: socks5Version, code: socks5ConnRefused}}
 	if got, want := e.Error(), "proxy socks5://h:1: reply: connection refused (socks5 reply 0x05)"; got != want {
 		t.Fatalf("%q\nwant %q", got, want)
 	}
