@@ -32,7 +32,7 @@ const (
 func (s *setup) connectHTTP(conn net.Conn, t target) (net.Conn, error) {
 	p := s.p
 	if p.Scheme == HTTPS {
-		tc := tls.Client(conn, p.tlsConfig())
+		tc := tls.Client(conn, proxyTLSConfig(p))
 		if err := tc.Handshake(); err != nil {
 			return nil, step(StageTLS, err)
 		}
@@ -79,9 +79,10 @@ func checkConnectReply(c net.Conn, sentCreds bool) ([]byte, error) {
 	return takeRest(br), nil
 }
 
-// tlsConfig is the proxy's own TLS config: a clone of Proxy.TLSConfig with
-// ServerName defaulting to the proxy host and ALPN http/1.1.
-func (p *Proxy) tlsConfig() *tls.Config {
+// proxyTLSConfig is the config of TLS to an https proxy: a clone of
+// p.TLSConfig with ServerName defaulting to the proxy host and ALPN
+// http/1.1.
+func proxyTLSConfig(p *Proxy) *tls.Config {
 	var cfg *tls.Config
 	if p.TLSConfig != nil {
 		cfg = p.TLSConfig.Clone()

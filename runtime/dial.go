@@ -89,10 +89,10 @@ func (d *Dialer) check(p *Proxy, network, addr string) (target, error) {
 	switch network {
 	case "tcp", "tcp4", "tcp6":
 	default:
-		return t, protoErr("network %q cannot go through a proxy (want tcp)", network)
+		return t, protoErr("network " + strconv.Quote(network) + " cannot go through a proxy (want tcp)")
 	}
 	if p.Scheme < HTTP || p.Scheme > SOCKS5H {
-		return t, protoErr("unsupported proxy scheme %s", p.Scheme)
+		return t, protoErr("unsupported proxy scheme " + p.Scheme.String())
 	}
 	if p.Host == "" || p.Port == 0 {
 		return t, protoErr("proxy needs a host and a port")
@@ -132,26 +132,26 @@ func (d *Dialer) check(p *Proxy, network, addr string) (target, error) {
 	if ip, err := netip.ParseAddr(host); err == nil {
 		t.ip = ip.Unmap()
 		if network == "tcp4" && !t.ip.Is4() || network == "tcp6" && !t.ip.Is6() {
-			return t, protoErr("target %s does not match network %s", host, network)
+			return t, protoErr("target " + host + " does not match network " + network)
 		}
 	}
 	switch p.Scheme {
 	case SOCKS4, SOCKS4A:
 		if t.ip.Is6() {
-			return t, protoErr("%s cannot reach an IPv6 target (use socks5)", p.Scheme)
+			return t, protoErr(p.Scheme.String() + " cannot reach an IPv6 target (use socks5)")
 		}
 		if network == "tcp6" {
-			return t, protoErr("%s cannot reach IPv6 targets (use socks5)", p.Scheme)
+			return t, protoErr(p.Scheme.String() + " cannot reach IPv6 targets (use socks5)")
 		}
 		if !p.Password.IsZero() {
-			return t, protoErr("%s takes a user id only, not a password", p.Scheme)
+			return t, protoErr(p.Scheme.String() + " takes a user id only, not a password")
 		}
 		if strings.IndexByte(p.User, 0) >= 0 {
 			return t, protoErr("socks4 user id contains a NUL byte")
 		}
 	}
 	if reason := credentialProblem(p); reason != "" {
-		return t, protoErr("%s", reason)
+		return t, protoErr(reason)
 	}
 	return t, nil
 }
@@ -326,7 +326,7 @@ func (s *setup) resolve(network, host string) (netip.Addr, error) {
 	if first.IsValid() && want != "ip4" {
 		return first, nil
 	}
-	return netip.Addr{}, protoErr("no IPv4 address for %s (%s needs one)", host, s.p.Scheme)
+	return netip.Addr{}, protoErr("no IPv4 address for " + host + " (" + s.p.Scheme.String() + " needs one)")
 }
 
 func (s *setup) handshake(conn net.Conn, t target) (net.Conn, error) {

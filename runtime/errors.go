@@ -3,7 +3,6 @@ package runtime
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -113,9 +112,7 @@ func (e *protoError) Is(target error) bool {
 	return e.auth && target == ErrProxyAuth
 }
 
-func protoErr(format string, args ...any) error {
-	return &protoError{msg: fmt.Sprintf(format, args...)}
-}
+func protoErr(msg string) error { return &protoError{msg: msg} }
 
 // isProtocolError reports whether err is the proxy's answer (a refusal, a
 // malformed reply) rather than an I/O failure that a done context or a

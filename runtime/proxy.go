@@ -191,14 +191,6 @@ func (p *Proxy) unresolved() error {
 	return nil
 }
 
-// UnresolvedError reports a ${VAR} credential whose variable is not set (or
-// not yet resolved by Init).
-type UnresolvedError struct{ Var string }
-
-func (e *UnresolvedError) Error() string {
-	return "proxy credential variable " + e.Var + " is not set"
-}
-
 // String returns the proxy URL with any credentials replaced by "***".
 func (p Proxy) String() string {
 	s := p.Scheme.String() + "://"
@@ -236,6 +228,14 @@ func (p Proxy) MarshalJSON() ([]byte, error) { return json.Marshal(p.String()) }
 
 // MarshalText encodes the redacted form.
 func (p Proxy) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// UnresolvedError reports a ${VAR} credential whose variable is not set (or
+// not yet resolved by Init).
+type UnresolvedError struct{ Var string }
+
+func (e *UnresolvedError) Error() string {
+	return "proxy credential variable " + e.Var + " is not set"
+}
 
 func equalFold(lower, s string) bool {
 	for i := 0; i < len(s); i++ {

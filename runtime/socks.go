@@ -255,7 +255,7 @@ func readSOCKS5Method(r io.Reader, b []byte, offered byte) (Stage, error) {
 		return StageGreeting, err
 	}
 	if b[0] != socks5Version {
-		return StageGreeting, protoErr("not a socks5 proxy (reply version 0x%02x)", b[0])
+		return StageGreeting, protoErr(fmt.Sprintf("not a socks5 proxy (reply version 0x%02x)", b[0]))
 	}
 	switch chosen := b[1]; {
 	case chosen == offered:
@@ -265,7 +265,7 @@ func readSOCKS5Method(r io.Reader, b []byte, offered byte) (Stage, error) {
 	case chosen == socks5NoAcceptable, chosen == socks5AuthPassword:
 		return StageAuth, &protoError{msg: "proxy authentication required", auth: true}
 	}
-	return StageGreeting, protoErr("proxy chose method 0x%02x that was not offered", b[1])
+	return StageGreeting, protoErr(fmt.Sprintf("proxy chose method 0x%02x that was not offered", b[1]))
 }
 
 // readSOCKS5AuthReply reads the RFC 1929 status.
@@ -274,7 +274,7 @@ func readSOCKS5AuthReply(r io.Reader, b []byte) error {
 		return err
 	}
 	if b[0] != rfc1929Version && b[0] != socks5Version {
-		return protoErr("bad username/password reply version 0x%02x", b[0])
+		return protoErr(fmt.Sprintf("bad username/password reply version 0x%02x", b[0]))
 	}
 	if b[1] != rfc1929Success {
 		return &protoError{msg: "proxy authentication failed", auth: true}
@@ -290,7 +290,7 @@ func readSOCKS5Reply(r io.Reader, b []byte) (code byte, err error) {
 		return 0, err
 	}
 	if b[0] != socks5Version {
-		return 0, protoErr("bad socks5 reply version 0x%02x", b[0])
+		return 0, protoErr(fmt.Sprintf("bad socks5 reply version 0x%02x", b[0]))
 	}
 	if b[1] != socks5Succeeded {
 		return b[1], &socksReplyError{version: socks5Version, code: b[1]}
@@ -307,7 +307,7 @@ func readSOCKS5Reply(r io.Reader, b []byte) (code byte, err error) {
 		}
 		n = int(b[0])
 	default:
-		return 0, protoErr("bad socks5 reply address type 0x%02x", b[3])
+		return 0, protoErr(fmt.Sprintf("bad socks5 reply address type 0x%02x", b[3]))
 	}
 	if err := readFull(r, b[:n+2]); err != nil {
 		return 0, err
@@ -321,7 +321,7 @@ func readSOCKS4Reply(r io.Reader, b []byte) (code byte, err error) {
 		return 0, err
 	}
 	if b[0] != socks4ReplyVersion && b[0] != socks4Version {
-		return 0, protoErr("bad socks4 reply version 0x%02x", b[0])
+		return 0, protoErr(fmt.Sprintf("bad socks4 reply version 0x%02x", b[0]))
 	}
 	if b[1] != socks4Granted {
 		return b[1], &socksReplyError{version: socks4Version, code: b[1]}
