@@ -120,7 +120,7 @@ func (d *Dialer) check(p *Proxy, network, addr string) (target, error) {
 		if validPortName(port) {
 			pn, lerr = net.LookupPort(network, port)
 		}
-		if lerr != nil || pn <= 0 || pn > 65535 {
+		if lerr != nil || pn <= 0 || pn > maxPort {
 			return t, protoErr("bad target port (want 1..65535 or a service name)")
 		}
 		n = uint64(pn)

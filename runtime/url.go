@@ -7,6 +7,14 @@ import (
 	"strings"
 )
 
+const (
+	// maxHostNameLen is the longest host name a proxy URL or a target may
+	// have (RFC 1035's 253 bytes in text form).
+	maxHostNameLen = 253
+	// maxPort is the highest TCP port.
+	maxPort = 1<<16 - 1
+)
+
 // URLError is a proxy URL that breaks the spec's rules. Its text names the
 // problem and never echoes any part of the URL (a mistyped '@' can leave
 // the password in what looks like the host).
@@ -35,7 +43,7 @@ func ParseURL(raw string, opts ParseURLOptions) (*Proxy, error) {
 		return nil, urlErr("empty proxy URL")
 	}
 	for i := 0; i < len(raw); i++ {
-		if c := raw[i]; c < 0x21 || c == 0x7f {
+		if c := raw[i]; c <= ' ' || c == 0x7f { // space, C0 controls, DEL
 			return nil, urlErr("proxy URL contains a space or control character")
 		}
 	}
@@ -188,7 +196,7 @@ func parseHostPort(p *Proxy, hp string) error {
 	if err != nil || port[0] == '+' || port[0] == '-' {
 		return urlErr("proxy port is not a number")
 	}
-	if n < 1 || n > 65535 {
+	if n < 1 || n > maxPort {
 		return urlErr("proxy port " + strconv.Itoa(n) + " out of range 1..65535")
 	}
 	p.Host, p.Port = host, uint16(n)
@@ -196,7 +204,7 @@ func parseHostPort(p *Proxy, hp string) error {
 }
 
 func validHostName(h string) bool {
-	if len(h) > 253 {
+	if len(h) > maxHostNameLen {
 		return false
 	}
 	for i := 0; i < len(h); i++ {
