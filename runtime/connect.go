@@ -45,7 +45,7 @@ func (s *setup) connectHTTP(conn net.Conn, t target) (net.Conn, error) {
 	if err != nil {
 		return nil, step(StageRequest, err)
 	}
-	sentCreds := hasBasicCredentials(p)
+	sentCreds := p.sendsCredentials()
 	check := func(c net.Conn) ([]byte, error) { return checkConnectReply(c, sentCreds) }
 	if p.Optimistic {
 		return s.optimistic(conn, check), nil
@@ -69,9 +69,9 @@ func checkConnectReply(c net.Conn, sentCreds bool) ([]byte, error) {
 		return nil, step(StageReply, err)
 	}
 	if status/100 != 2 {
-		herr := httpStatusError(status, sentCreds)
+		herr := &connectStatusError{status: status, sentCreds: sentCreds}
 		stage := StageReply
-		if errors.Is(herr, ErrProxyAuth) {
+		if herr.authFailure() {
 			stage = StageAuth
 		}
 		return nil, &stepError{stage: stage, status: status, err: herr}
@@ -96,9 +96,6 @@ func proxyTLSConfig(p *Proxy) *tls.Config {
 	return cfg
 }
 
-// hasBasicCredentials reports whether CONNECT carries Proxy-Authorization.
-func hasBasicCredentials(p *Proxy) bool { return p.User != "" || !p.Password.IsZero() }
-
 // connectRequest appends "CONNECT host:port HTTP/1.1" with a Host field and,
 // when the proxy has a user or a password, Basic Proxy-Authorization (an
 // empty password is sent as "user:").
@@ -109,7 +106,7 @@ func connectRequest(b []byte, t target, p *Proxy) []byte {
 	b = append(b, " HTTP/1.1\r\nHost: "...)
 	b = append(b, hp...)
 	b = append(b, "\r\n"...)
-	if hasBasicCredentials(p) {
+	if p.sendsCredentials() {
 		b = append(b, "Proxy-Authorization: Basic "...)
 		cred := make([]byte, 0, len(p.User)+1+p.Password.Len())
 		cred = append(append(append(cred, p.User...), ':'), p.Password.Reveal()...)

@@ -147,6 +147,10 @@ func (p Proxy) HasCredentials() bool {
 	return p.User != "" || !p.Password.IsZero() || p.UserVar != "" || p.PasswordVar != ""
 }
 
+// sendsCredentials reports whether the handshake carries credentials: the
+// proxy has a user or a password (resolved, not ${VAR} references).
+func (p *Proxy) sendsCredentials() bool { return p.User != "" || !p.Password.IsZero() }
+
 // SetupTimeout returns Timeout, or DefaultTimeout when it is zero.
 func (p *Proxy) SetupTimeout() time.Duration {
 	if p.Timeout > 0 {

@@ -179,7 +179,7 @@ func checkSOCKS4Reply(c net.Conn) ([]byte, error) {
 // socks5Method is the one method a greeting offers: user/pass when the
 // proxy has credentials, "no authentication" otherwise.
 func socks5Method(p *Proxy) byte {
-	if p.User != "" || !p.Password.IsZero() {
+	if p.sendsCredentials() {
 		return socks5AuthPassword
 	}
 	return socks5AuthNone
