@@ -12,21 +12,22 @@ const (
 	clientTLSHandshakeTimeout = 10 * time.Second
 	clientIdleConnTimeout     = 90 * time.Second
 	clientExpectContinue      = 1 * time.Second
+	clientMaxIdleConns        = 100
 	clientMaxIdleConnsPerHost = 16
 )
 
 // client returns the REST (ws false) or WebSocket client of the route,
 // creating it on first use.
 func (r *route) client(ws bool) *http.Client {
-	i := 0
+	i, newTransport := 0, newRESTTransport
 	if ws {
-		i = 1
+		i, newTransport = 1, newWebSocketTransport
 	}
 	slot := &r.clients[i]
 	if c := slot.Load(); c != nil {
 		return c
 	}
-	c := &http.Client{Transport: newTransport(r.dialer[i], ws, r.clientTLS)}
+	c := &http.Client{Transport: newTransport(r.dialer[i], r.clientTLS)}
 	if slot.CompareAndSwap(nil, c) {
 		return c
 	}
@@ -46,36 +47,47 @@ func (r *route) closeIdle() {
 	}
 }
 
-// newTransport builds an http.Transport that dials every connection over d.
-// Transport.Proxy stays nil: HTTP proxies are used with CONNECT inside
-// d.DialContext, never as forwarding proxies, and HTTP_PROXY & co. in the
-// environment are never consulted.
-func newTransport(d *Dialer, ws bool, tlsConf *tls.Config) *http.Transport {
-	t := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           d.DialContext,
-		TLSHandshakeTimeout:   clientTLSHandshakeTimeout,
-		IdleConnTimeout:       clientIdleConnTimeout,
-		ExpectContinueTimeout: clientExpectContinue,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   clientMaxIdleConnsPerHost,
-	}
-	if tlsConf != nil {
-		t.TLSClientConfig = tlsConf.Clone()
-	}
-	if !ws {
-		// A custom DialContext turns HTTP/2 off unless forced.
-		t.ForceAttemptHTTP2 = true
-		return t
-	}
-	// WebSocket upgrades need HTTP/1.1: offer only http/1.1 in ALPN and
-	// never switch the connection to HTTP/2 (a non-nil, empty TLSNextProto
-	// turns HTTP/2 off in every Go release the module supports).
+// newRESTTransport builds the REST client's http.Transport: every
+// connection dialed over d, HTTP/2 offered.
+func newRESTTransport(d *Dialer, tlsConf *tls.Config) *http.Transport {
+	t := newBaseTransport(d, tlsConf)
+	// A custom DialContext turns HTTP/2 off unless forced.
+	t.ForceAttemptHTTP2 = true
+	return t
+}
+
+// newWebSocketTransport builds the WebSocket client's http.Transport:
+// every connection dialed over d, HTTP/1.1 only. WebSocket upgrades need
+// HTTP/1.1: it offers only http/1.1 in ALPN and never switches the
+// connection to HTTP/2 (a non-nil, empty TLSNextProto turns HTTP/2 off in
+// every Go release the module supports).
+func newWebSocketTransport(d *Dialer, tlsConf *tls.Config) *http.Transport {
+	t := newBaseTransport(d, tlsConf)
 	if t.TLSClientConfig == nil {
 		t.TLSClientConfig = &tls.Config{}
 	}
 	t.TLSClientConfig.NextProtos = []string{"http/1.1"}
 	t.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	t.ForceAttemptHTTP2 = false
+	return t
+}
+
+// newBaseTransport builds an http.Transport that dials every connection
+// over d. Transport.Proxy stays nil: HTTP proxies are used with CONNECT
+// inside d.DialContext, never as forwarding proxies, and HTTP_PROXY & co.
+// in the environment are never consulted.
+func newBaseTransport(d *Dialer, tlsConf *tls.Config) *http.Transport {
+	t := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           d.DialContext,
+		TLSHandshakeTimeout:   clientTLSHandshakeTimeout,
+		IdleConnTimeout:       clientIdleConnTimeout,
+		ExpectContinueTimeout: clientExpectContinue,
+		MaxIdleConns:          clientMaxIdleConns,
+		MaxIdleConnsPerHost:   clientMaxIdleConnsPerHost,
+	}
+	if tlsConf != nil {
+		t.TLSClientConfig = tlsConf.Clone()
+	}
 	return t
 }

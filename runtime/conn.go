@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"net"
@@ -21,6 +22,41 @@ func (c *bufferedConn) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	return c.Conn.Read(p)
+}
+
+// WriteTo drains the buffered bytes, then lets io.Copy use the underlying
+// connection's fast path.
+func (c *bufferedConn) WriteTo(w io.Writer) (int64, error) { return c.rest.writeTo(w, c.Conn) }
+
+// ReadFrom lets io.Copy into the tunnel use the underlying connection's
+// fast path (splice, sendfile): buffered reply bytes only concern reads.
+func (c *bufferedConn) ReadFrom(r io.Reader) (int64, error) { return io.Copy(c.Conn, r) }
+
+// CloseWrite half-closes the tunnel when the underlying connection can.
+func (c *bufferedConn) CloseWrite() error { return closeWrite(c.Conn) }
+
+// NetConn returns the underlying connection (as tls.Conn.NetConn does).
+// Bytes still buffered are not in it.
+func (c *bufferedConn) NetConn() net.Conn { return c.Conn }
+
+// withRest returns c, or c wrapped to hand out rest first when the proxy
+// sent bytes right after its reply.
+func withRest(c net.Conn, rest []byte) net.Conn {
+	if len(rest) == 0 {
+		return c
+	}
+	return &bufferedConn{Conn: c, rest: leftover{b: rest}}
+}
+
+// takeRest copies bytes buffered in br past the proxy's reply out of the
+// pooled reader, so the reader can be reused.
+func takeRest(br *bufio.Reader) []byte {
+	n := br.Buffered()
+	if n == 0 {
+		return nil
+	}
+	b, _ := br.Peek(n)
+	return append([]byte(nil), b...)
 }
 
 // leftover holds bytes the proxy sent after its reply; a tunnel hands them
@@ -68,24 +104,6 @@ func (l *leftover) writeTo(w io.Writer, c net.Conn) (int64, error) {
 	}
 	m, err := io.Copy(w, c)
 	return n + m, err
-}
-
-// NetConn returns the underlying connection (as tls.Conn.NetConn does).
-// Bytes still buffered are not in it.
-func (c *bufferedConn) NetConn() net.Conn { return c.Conn }
-
-// takeRest copies bytes buffered in br past the proxy's reply out of the
-// pooled reader, so the reader can be reused.
-func takeRest(br interface {
-	Buffered() int
-	Peek(int) ([]byte, error)
-}) []byte {
-	n := br.Buffered()
-	if n == 0 {
-		return nil
-	}
-	b, _ := br.Peek(n)
-	return append([]byte(nil), b...)
 }
 
 // optimisticConn is a tunnel whose handshake was sent without waiting for
@@ -156,6 +174,30 @@ func (c *optimisticConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
+// WriteTo lets io.Copy from the tunnel use the underlying connection's fast
+// path once the replies are checked.
+func (c *optimisticConn) WriteTo(w io.Writer) (int64, error) {
+	if err := c.validate(); err != nil {
+		return 0, err
+	}
+	return c.rest.writeTo(w, c.Conn)
+}
+
+// ReadFrom lets io.Copy into the tunnel use the underlying connection's
+// fast path. Like Write, it sends without waiting for the proxy's replies.
+func (c *optimisticConn) ReadFrom(r io.Reader) (int64, error) {
+	c.mu.Lock()
+	err := c.err
+	c.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	return io.Copy(c.Conn, r)
+}
+
+// CloseWrite half-closes the tunnel when the underlying connection can.
+func (c *optimisticConn) CloseWrite() error { return closeWrite(c.Conn) }
+
 func (c *optimisticConn) SetDeadline(t time.Time) error {
 	if err := c.SetReadDeadline(t); err != nil {
 		return err
@@ -176,44 +218,9 @@ func (c *optimisticConn) SetReadDeadline(t time.Time) error {
 // NetConn returns the underlying connection.
 func (c *optimisticConn) NetConn() net.Conn { return c.Conn }
 
-// WriteTo lets io.Copy from the tunnel use the underlying connection's fast
-// path once the replies are checked.
-func (c *optimisticConn) WriteTo(w io.Writer) (int64, error) {
-	if err := c.validate(); err != nil {
-		return 0, err
-	}
-	return c.rest.writeTo(w, c.Conn)
-}
-
-// CloseWrite half-closes the tunnel when the underlying connection can.
-func (c *bufferedConn) CloseWrite() error { return closeWrite(c.Conn) }
-
-// CloseWrite half-closes the tunnel when the underlying connection can.
-func (c *optimisticConn) CloseWrite() error { return closeWrite(c.Conn) }
-
 func closeWrite(c net.Conn) error {
 	if cw, ok := c.(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
 	}
 	return errors.ErrUnsupported
-}
-
-// WriteTo drains the buffered bytes, then lets io.Copy use the underlying
-// connection's fast path.
-func (c *bufferedConn) WriteTo(w io.Writer) (int64, error) { return c.rest.writeTo(w, c.Conn) }
-
-// ReadFrom lets io.Copy into the tunnel use the underlying connection's
-// fast path (splice, sendfile): buffered reply bytes only concern reads.
-func (c *bufferedConn) ReadFrom(r io.Reader) (int64, error) { return io.Copy(c.Conn, r) }
-
-// ReadFrom lets io.Copy into the tunnel use the underlying connection's
-// fast path. Like Write, it sends without waiting for the proxy's replies.
-func (c *optimisticConn) ReadFrom(r io.Reader) (int64, error) {
-	c.mu.Lock()
-	err := c.err
-	c.mu.Unlock()
-	if err != nil {
-		return 0, err
-	}
-	return io.Copy(c.Conn, r)
 }

@@ -1,9 +1,7 @@
 package runtime
 
 import (
-	"bufio"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,15 +26,18 @@ type Dialer struct {
 	Transport Transport // for errors and logs
 	// Forward dials the TCP connection to the proxy (or the target when
 	// direct); nil means a zero net.Dialer.
-	Forward interface {
-		DialContext(ctx context.Context, network, addr string) (net.Conn, error)
-	}
+	Forward ContextDialer
 	// Logger receives one DEBUG line per tunnel (and per failed set-up); nil
 	// means slog.Default().
 	Logger *slog.Logger
 	// Resolver looks target names up locally for socks5 and socks4 proxies;
 	// nil means net.DefaultResolver.
 	Resolver *net.Resolver
+}
+
+// ContextDialer dials a network connection; *net.Dialer is one.
+type ContextDialer interface {
+	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // DialContext connects to addr through the route. network is "tcp", "tcp4"
@@ -52,101 +53,6 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 		return d.forward().DialContext(ctx, network, addr)
 	}
 	return d.dialProxy(ctx, d.Proxy, network, addr)
-}
-
-var zeroDialer net.Dialer
-
-func (d *Dialer) forward() interface {
-	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
-} {
-	if d.Forward != nil {
-		return d.Forward
-	}
-	return &zeroDialer
-}
-
-func (d *Dialer) logger() *slog.Logger {
-	if d.Logger != nil {
-		return d.Logger
-	}
-	return slog.Default()
-}
-
-// stepError is a set-up failure at a stage, before it becomes a *ProxyError.
-type stepError struct {
-	stage  Stage
-	code   int
-	status int
-	err    error
-}
-
-func (e *stepError) Error() string { return string(e.stage) + ": " + e.err.Error() }
-
-func step(stage Stage, err error) error { return &stepError{stage: stage, err: err} }
-
-// setup is one dial's state.
-type setup struct {
-	d        *Dialer
-	p        *Proxy
-	ctx      context.Context
-	start    time.Time
-	timeout  time.Duration
-	deadline time.Time // effective: the earlier of start+timeout and ctx's
-	own      bool      // deadline is start+timeout, not the caller's
-}
-
-// proxyError turns err into a *ProxyError, mapping a done context or a
-// passed deadline to context.Canceled or a timeout error.
-func (s *setup) proxyError(err error) *ProxyError {
-	se, ok := err.(*stepError)
-	if !ok {
-		se = &stepError{stage: StageReply, err: err}
-	}
-	pe := &ProxyError{
-		Exchange:  s.d.Exchange,
-		Transport: s.d.Transport,
-		Stage:     se.stage,
-		Proxy:     s.p.String(),
-		Code:      se.code,
-		Status:    se.status,
-		Err:       s.cause(se.err),
-	}
-	return pe
-}
-
-// cause maps I/O errors that a done context or a deadline provoked.
-// Protocol errors (a refusal, a malformed reply) are kept as they are.
-func (s *setup) cause(err error) error {
-	var pe *protoError
-	if errors.As(err, &pe) && pe != errProxyClosed {
-		return err
-	}
-	if s.ctx != nil {
-		if cerr := s.ctx.Err(); cerr != nil {
-			if cerr == context.DeadlineExceeded {
-				return s.timeoutErr()
-			}
-			if c := context.Cause(s.ctx); c != nil && c != cerr {
-				return fmt.Errorf("%w: %w", cerr, c)
-			}
-			return cerr
-		}
-	}
-	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
-		return s.timeoutErr()
-	}
-	return err
-}
-
-func (s *setup) timeoutErr() error {
-	if s.own {
-		return &timeoutError{d: s.timeout}
-	}
-	return &timeoutError{}
-}
-
-func (d *Dialer) configError(p *Proxy, err error) *ProxyError {
-	return &ProxyError{Exchange: d.Exchange, Transport: d.Transport, Stage: StageConfig, Proxy: p.String(), Err: err}
 }
 
 func (d *Dialer) dialProxy(ctx context.Context, p *Proxy, network, addr string) (net.Conn, error) {
@@ -183,10 +89,10 @@ func (d *Dialer) check(p *Proxy, network, addr string) (target, error) {
 	switch network {
 	case "tcp", "tcp4", "tcp6":
 	default:
-		return t, protoErr("network %q cannot go through a proxy (want tcp)", network)
+		return t, protoErr("network " + strconv.Quote(network) + " cannot go through a proxy (want tcp)")
 	}
 	if p.Scheme < HTTP || p.Scheme > SOCKS5H {
-		return t, protoErr("unsupported proxy scheme %s", p.Scheme)
+		return t, protoErr("unsupported proxy scheme " + p.Scheme.String())
 	}
 	if p.Host == "" || p.Port == 0 {
 		return t, protoErr("proxy needs a host and a port")
@@ -214,7 +120,7 @@ func (d *Dialer) check(p *Proxy, network, addr string) (target, error) {
 		if validPortName(port) {
 			pn, lerr = net.LookupPort(network, port)
 		}
-		if lerr != nil || pn <= 0 || pn > 65535 {
+		if lerr != nil || pn <= 0 || pn > maxPort {
 			return t, protoErr("bad target port (want 1..65535 or a service name)")
 		}
 		n = uint64(pn)
@@ -226,28 +132,79 @@ func (d *Dialer) check(p *Proxy, network, addr string) (target, error) {
 	if ip, err := netip.ParseAddr(host); err == nil {
 		t.ip = ip.Unmap()
 		if network == "tcp4" && !t.ip.Is4() || network == "tcp6" && !t.ip.Is6() {
-			return t, protoErr("target %s does not match network %s", host, network)
+			return t, protoErr("target " + host + " does not match network " + network)
 		}
 	}
 	switch p.Scheme {
 	case SOCKS4, SOCKS4A:
 		if t.ip.Is6() {
-			return t, protoErr("%s cannot reach an IPv6 target (use socks5)", p.Scheme)
+			return t, protoErr(p.Scheme.String() + " cannot reach an IPv6 target (use socks5)")
 		}
 		if network == "tcp6" {
-			return t, protoErr("%s cannot reach IPv6 targets (use socks5)", p.Scheme)
+			return t, protoErr(p.Scheme.String() + " cannot reach IPv6 targets (use socks5)")
 		}
 		if !p.Password.IsZero() {
-			return t, protoErr("%s takes a user id only, not a password", p.Scheme)
+			return t, protoErr(p.Scheme.String() + " takes a user id only, not a password")
 		}
 		if strings.IndexByte(p.User, 0) >= 0 {
 			return t, protoErr("socks4 user id contains a NUL byte")
 		}
 	}
 	if reason := credentialProblem(p); reason != "" {
-		return t, protoErr("%s", reason)
+		return t, protoErr(reason)
 	}
 	return t, nil
+}
+
+func (d *Dialer) configError(p *Proxy, err error) *ProxyError {
+	return &ProxyError{Exchange: d.Exchange, Transport: d.Transport, Stage: StageConfig, Proxy: p.String(), Err: err}
+}
+
+var zeroDialer net.Dialer
+
+func (d *Dialer) forward() ContextDialer {
+	if d.Forward != nil {
+		return d.Forward
+	}
+	return &zeroDialer
+}
+
+func (d *Dialer) logger() *slog.Logger {
+	if d.Logger != nil {
+		return d.Logger
+	}
+	return slog.Default()
+}
+
+func (d *Dialer) logTunnel(ctx context.Context, p *Proxy, s *setup) {
+	l := d.logger()
+	if !l.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	l.LogAttrs(ctx, slog.LevelDebug, "proxy tunnel",
+		slog.String("exchange", d.Exchange),
+		slog.String("transport", d.Transport.String()),
+		slog.String("scheme", p.Scheme.String()),
+		slog.String("proxy", p.Addr()),
+		slog.Duration("setup", time.Since(s.start)),
+		slog.Bool("optimistic", p.Optimistic),
+	)
+}
+
+func (d *Dialer) logFailure(ctx context.Context, p *Proxy, s *setup, pe *ProxyError) {
+	l := d.logger()
+	if !l.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	l.LogAttrs(context.WithoutCancel(ctx), slog.LevelDebug, "proxy tunnel failed",
+		slog.String("exchange", d.Exchange),
+		slog.String("transport", d.Transport.String()),
+		slog.String("scheme", p.Scheme.String()),
+		slog.String("proxy", p.Addr()),
+		slog.String("stage", string(pe.Stage)),
+		slog.Duration("setup", time.Since(s.start)),
+		slog.String("error", pe.Err.Error()),
+	)
 }
 
 // validTargetHost reports whether host may be sent to a proxy: an IP
@@ -260,10 +217,13 @@ func validTargetHost(host string) bool {
 	return host != "" && validHostName(host)
 }
 
+// maxServiceNameLen bounds a target port given as a service name.
+const maxServiceNameLen = 32
+
 // validPortName reports whether s may be a service name ("https"): letters,
-// digits and '-', at most 32 bytes.
+// digits and '-', at most maxServiceNameLen bytes.
 func validPortName(s string) bool {
-	if s == "" || len(s) > 32 {
+	if s == "" || len(s) > maxServiceNameLen {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -273,6 +233,25 @@ func validPortName(s string) bool {
 		}
 	}
 	return true
+}
+
+// target is a dial's destination. ip is valid for IP literals and for
+// names resolved locally; host keeps the text the caller gave.
+type target struct {
+	host string
+	ip   netip.Addr
+	port uint16
+}
+
+// setup is one dial's state.
+type setup struct {
+	d        *Dialer
+	p        *Proxy
+	ctx      context.Context
+	start    time.Time
+	timeout  time.Duration
+	deadline time.Time // effective: the earlier of start+timeout and ctx's
+	own      bool      // deadline is start+timeout, not the caller's
 }
 
 // run does the network part of the set-up and returns the tunnel.
@@ -347,7 +326,7 @@ func (s *setup) resolve(network, host string) (netip.Addr, error) {
 	if first.IsValid() && want != "ip4" {
 		return first, nil
 	}
-	return netip.Addr{}, protoErr("no IPv4 address for %s (%s needs one)", host, s.p.Scheme)
+	return netip.Addr{}, protoErr("no IPv4 address for " + host + " (" + s.p.Scheme.String() + " needs one)")
 }
 
 func (s *setup) handshake(conn net.Conn, t target) (net.Conn, error) {
@@ -359,74 +338,6 @@ func (s *setup) handshake(conn net.Conn, t target) (net.Conn, error) {
 	default:
 		return s.socks4(conn, t)
 	}
-}
-
-// tlsConfig is the proxy's own TLS config: a clone of Proxy.TLSConfig with
-// ServerName defaulting to the proxy host and ALPN http/1.1.
-func (p *Proxy) tlsConfig() *tls.Config {
-	var cfg *tls.Config
-	if p.TLSConfig != nil {
-		cfg = p.TLSConfig.Clone()
-	} else {
-		cfg = &tls.Config{}
-	}
-	if cfg.ServerName == "" {
-		cfg.ServerName = p.Host
-	}
-	cfg.NextProtos = []string{"http/1.1"}
-	return cfg
-}
-
-func (s *setup) connectHTTP(conn net.Conn, t target) (net.Conn, error) {
-	p := s.p
-	if p.Scheme == HTTPS {
-		tc := tls.Client(conn, p.tlsConfig())
-		if err := tc.Handshake(); err != nil {
-			return nil, step(StageTLS, err)
-		}
-		conn = tc
-	}
-	var buf [512]byte
-	req := connectRequest(buf[:0], t, p)
-	_, err := conn.Write(req)
-	clear(req)
-	if err != nil {
-		return nil, step(StageRequest, err)
-	}
-	sentCreds := p.User != "" || !p.Password.IsZero()
-	check := func(c net.Conn) ([]byte, error) {
-		br := readerPool.Get().(*bufio.Reader)
-		br.Reset(c)
-		defer func() { br.Reset(nil); readerPool.Put(br) }()
-		status, err := readConnectResponse(br)
-		if err != nil {
-			return nil, step(StageReply, err)
-		}
-		if status < 200 || status > 299 {
-			herr := httpStatusError(status, sentCreds)
-			stage := StageReply
-			if errors.Is(herr, ErrProxyAuth) {
-				stage = StageAuth
-			}
-			return nil, &stepError{stage: stage, status: status, err: herr}
-		}
-		return takeRest(br), nil
-	}
-	if p.Optimistic {
-		return s.optimistic(conn, check), nil
-	}
-	rest, err := check(conn)
-	if err != nil {
-		return nil, err
-	}
-	return withRest(conn, rest), nil
-}
-
-func withRest(c net.Conn, rest []byte) net.Conn {
-	if len(rest) == 0 {
-		return c
-	}
-	return &bufferedConn{Conn: c, rest: leftover{b: rest}}
 }
 
 // optimistic returns the tunnel whose replies check reads on first Read,
@@ -442,124 +353,50 @@ func (s *setup) optimistic(conn net.Conn, check func(net.Conn) ([]byte, error)) 
 	})
 }
 
-func (s *setup) socks5(conn net.Conn, t target) (net.Conn, error) {
-	p := s.p
-	auth := p.User != "" || !p.Password.IsZero()
-	var arr [socks5MaxReplyBytes + 3 + 2 + 255 + 255 + 16]byte
-	b := arr[:0]
-	if p.Optimistic {
-		b = socks5Greeting(b, auth)
-		if auth {
-			b = socks5AuthRequest(b, p.User, p.Password.Reveal())
-		}
-		b = socks5Request(b, t)
-		_, err := conn.Write(b)
-		clear(b)
-		if err != nil {
-			return nil, step(StageRequest, err)
-		}
-		return s.optimistic(conn, func(c net.Conn) ([]byte, error) {
-			var r [socks5MaxReplyBytes]byte
-			return nil, socks5Replies(c, r[:], auth)
-		}), nil
+// proxyError turns err into a *ProxyError, mapping a done context or a
+// passed deadline to context.Canceled or a timeout error.
+func (s *setup) proxyError(err error) *ProxyError {
+	se, ok := err.(*stepError)
+	if !ok {
+		se = &stepError{stage: StageReply, err: err}
 	}
-	if _, err := conn.Write(socks5Greeting(b, auth)); err != nil {
-		return nil, step(StageGreeting, err)
+	return &ProxyError{
+		Exchange:  s.d.Exchange,
+		Transport: s.d.Transport,
+		Stage:     se.stage,
+		Proxy:     s.p.String(),
+		Code:      se.code,
+		Status:    se.status,
+		Err:       s.cause(se.err),
 	}
-	if stage, err := readSOCKS5Method(conn, arr[:], auth); err != nil {
-		return nil, step(stage, err)
-	}
-	if auth {
-		req := socks5AuthRequest(b, p.User, p.Password.Reveal())
-		_, err := conn.Write(req)
-		clear(req)
-		if err != nil {
-			return nil, step(StageAuth, err)
-		}
-		if err := readSOCKS5AuthReply(conn, arr[:]); err != nil {
-			return nil, step(StageAuth, err)
-		}
-	}
-	if _, err := conn.Write(socks5Request(b, t)); err != nil {
-		return nil, step(StageRequest, err)
-	}
-	if code, err := readSOCKS5Reply(conn, arr[:]); err != nil {
-		return nil, &stepError{stage: StageReply, code: int(code), err: err}
-	}
-	return conn, nil
 }
 
-// socks5Replies reads the replies to a pipelined greeting, auth and request.
-func socks5Replies(c net.Conn, b []byte, auth bool) error {
-	if stage, err := readSOCKS5Method(c, b, auth); err != nil {
-		return step(stage, err)
+// cause maps I/O errors that a done context or a deadline provoked.
+// Protocol errors (a refusal, a malformed reply) are kept as they are.
+func (s *setup) cause(err error) error {
+	if isProtocolError(err) {
+		return err
 	}
-	if auth {
-		if err := readSOCKS5AuthReply(c, b); err != nil {
-			return step(StageAuth, err)
-		}
-	}
-	if code, err := readSOCKS5Reply(c, b); err != nil {
-		return &stepError{stage: StageReply, code: int(code), err: err}
-	}
-	return nil
-}
-
-func (s *setup) socks4(conn net.Conn, t target) (net.Conn, error) {
-	var arr [9 + 255 + 1 + 255 + 1]byte
-	req := socks4Request(arr[:0], t, s.p.User)
-	_, err := conn.Write(req)
-	clear(req)
-	if err != nil {
-		return nil, step(StageRequest, err)
-	}
-	check := func(c net.Conn) ([]byte, error) {
-		var r [8]byte
-		if code, err := readSOCKS4Reply(c, r[:]); err != nil {
-			stage := StageReply
-			if code == 0x5d {
-				stage = StageAuth
+	if s.ctx != nil {
+		if cerr := s.ctx.Err(); cerr != nil {
+			if cerr == context.DeadlineExceeded {
+				return s.timeoutErr()
 			}
-			return nil, &stepError{stage: stage, code: int(code), err: err}
+			if c := context.Cause(s.ctx); c != nil && c != cerr {
+				return fmt.Errorf("%w: %w", cerr, c)
+			}
+			return cerr
 		}
-		return nil, nil
 	}
-	if s.p.Optimistic {
-		return s.optimistic(conn, check), nil
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		return s.timeoutErr()
 	}
-	if _, err := check(conn); err != nil {
-		return nil, err
-	}
-	return conn, nil
+	return err
 }
 
-func (d *Dialer) logTunnel(ctx context.Context, p *Proxy, s *setup) {
-	l := d.logger()
-	if !l.Enabled(ctx, slog.LevelDebug) {
-		return
+func (s *setup) timeoutErr() error {
+	if s.own {
+		return &timeoutError{d: s.timeout}
 	}
-	l.LogAttrs(ctx, slog.LevelDebug, "proxy tunnel",
-		slog.String("exchange", d.Exchange),
-		slog.String("transport", d.Transport.String()),
-		slog.String("scheme", p.Scheme.String()),
-		slog.String("proxy", p.Addr()),
-		slog.Duration("setup", time.Since(s.start)),
-		slog.Bool("optimistic", p.Optimistic),
-	)
-}
-
-func (d *Dialer) logFailure(ctx context.Context, p *Proxy, s *setup, pe *ProxyError) {
-	l := d.logger()
-	if !l.Enabled(ctx, slog.LevelDebug) {
-		return
-	}
-	l.LogAttrs(context.WithoutCancel(ctx), slog.LevelDebug, "proxy tunnel failed",
-		slog.String("exchange", d.Exchange),
-		slog.String("transport", d.Transport.String()),
-		slog.String("scheme", p.Scheme.String()),
-		slog.String("proxy", p.Addr()),
-		slog.String("stage", string(pe.Stage)),
-		slog.Duration("setup", time.Since(s.start)),
-		slog.String("error", pe.Err.Error()),
-	)
+	return &timeoutError{}
 }

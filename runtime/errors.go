@@ -3,10 +3,8 @@ package runtime
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -88,6 +86,18 @@ func (e *ProxyError) Temporary() bool { return e.Timeout() }
 // it equals errors.Is(e, ErrProxyAuth).
 func (e *ProxyError) AuthFailed() bool { return errors.Is(e.Err, ErrProxyAuth) }
 
+// stepError is a set-up failure at a stage, before it becomes a *ProxyError.
+type stepError struct {
+	stage  Stage
+	code   int
+	status int
+	err    error
+}
+
+func (e *stepError) Error() string { return string(e.stage) + ": " + e.err.Error() }
+
+func step(stage Stage, err error) error { return &stepError{stage: stage, err: err} }
+
 // protoError is a short protocol-level failure text. auth marks the ones
 // that match ErrProxyAuth.
 type protoError struct {
@@ -102,8 +112,24 @@ func (e *protoError) Is(target error) bool {
 	return e.auth && target == ErrProxyAuth
 }
 
-func protoErr(format string, args ...any) error {
-	return &protoError{msg: fmt.Sprintf(format, args...)}
+func protoErr(msg string) error { return &protoError{msg: msg} }
+
+// isProtocolError reports whether err is the proxy's answer (a refusal, a
+// malformed reply) rather than an I/O failure that a done context or a
+// deadline may have provoked.
+func isProtocolError(err error) bool {
+	var (
+		pe *protoError
+		se *socksReplyError
+		ce *connectStatusError
+	)
+	switch {
+	case errors.As(err, &pe):
+		return pe != errProxyClosed
+	case errors.As(err, &se), errors.As(err, &ce):
+		return true
+	}
+	return false
 }
 
 // errProxyClosed is a handshake read that hit EOF.
@@ -124,103 +150,4 @@ func (e *timeoutError) Timeout() bool   { return true }
 func (e *timeoutError) Temporary() bool { return true }
 func (e *timeoutError) Is(target error) bool {
 	return target == context.DeadlineExceeded || target == os.ErrDeadlineExceeded
-}
-
-// socks5ReplyText maps a SOCKS5 reply code (RFC 1928) to text.
-func socks5ReplyText(code byte) string {
-	switch code {
-	case 0x00:
-		return "succeeded"
-	case 0x01:
-		return "general socks server failure"
-	case 0x02:
-		return "connection not allowed by ruleset"
-	case 0x03:
-		return "network unreachable"
-	case 0x04:
-		return "host unreachable"
-	case 0x05:
-		return "connection refused"
-	case 0x06:
-		return "ttl expired"
-	case 0x07:
-		return "command not supported"
-	case 0x08:
-		return "address type not supported"
-	}
-	return "unknown reply code"
-}
-
-// socks4ReplyText maps a SOCKS4 reply code to text.
-func socks4ReplyText(code byte) string {
-	switch code {
-	case 0x5a:
-		return "request granted"
-	case 0x5b:
-		return "request rejected or failed"
-	case 0x5c:
-		return "request rejected: proxy cannot reach the client's identd"
-	case 0x5d:
-		return "request rejected: identd reports a different user id"
-	}
-	return "unknown reply code"
-}
-
-func socks5ReplyError(code byte) error {
-	return &protoError{msg: socks5ReplyText(code) + " (socks5 reply 0x" + hex2(code) + ")"}
-}
-
-func socks4ReplyError(code byte) error {
-	return &protoError{msg: socks4ReplyText(code) + " (socks4 reply 0x" + hex2(code) + ")", auth: code == 0x5d}
-}
-
-func hex2(b byte) string {
-	const digits = "0123456789abcdef"
-	return string([]byte{digits[b>>4], digits[b&15]})
-}
-
-// httpStatusError maps a refused CONNECT to text. sentCreds tells a failed
-// authentication from a missing one. The proxy's reason phrase is not
-// echoed: it is the proxy's text, not ours.
-func httpStatusError(status int, sentCreds bool) error {
-	var msg string
-	auth := false
-	switch {
-	case status == 407 && sentCreds:
-		msg, auth = "proxy authentication failed", true
-	case status == 407:
-		msg, auth = "proxy authentication required", true
-	case status == 401 && sentCreds:
-		// tinyproxy answers wrong Basic credentials with 401, not 407.
-		msg, auth = "proxy authentication failed", true
-	case status == 400:
-		msg = "proxy rejected the request as malformed"
-	case status == 401:
-		msg = "proxy answered 401 (it may be an origin server, not a proxy)"
-	case status == 403:
-		msg = "proxy forbids this tunnel"
-	case status == 404:
-		msg = "proxy does not know the target"
-	case status == 405:
-		msg = "proxy does not allow CONNECT"
-	case status == 429:
-		msg = "proxy rate-limited the request"
-	case status == 500:
-		msg = "proxy internal error"
-	case status == 502:
-		msg = "proxy could not connect to the target"
-	case status == 503:
-		msg = "proxy service unavailable"
-	case status == 504:
-		msg = "proxy timed out connecting to the target"
-	case status >= 300 && status < 400:
-		msg = "proxy answered with a redirect, not a tunnel"
-	case status >= 100 && status < 200:
-		msg = "proxy answered with an unexpected informational status"
-	case status >= 400 && status < 500:
-		msg = "proxy refused the tunnel"
-	default:
-		msg = "proxy failed to open the tunnel"
-	}
-	return &protoError{msg: msg + " (http " + strconv.Itoa(status) + ")", auth: auth}
 }

@@ -151,6 +151,10 @@ func (p Proxy) HasCredentials() bool {
 	return p.User != "" || !p.Password.IsZero() || p.UserVar != "" || p.PasswordVar != ""
 }
 
+// sendsCredentials reports whether the handshake carries credentials: the
+// proxy has a user or a password (resolved, not ${VAR} references).
+func (p *Proxy) sendsCredentials() bool { return p.User != "" || !p.Password.IsZero() }
+
 // SetupTimeout returns Timeout, or DefaultTimeout when it is zero.
 func (p *Proxy) SetupTimeout() time.Duration {
 	if p.Timeout > 0 {
@@ -195,14 +199,6 @@ func (p *Proxy) unresolved() error {
 	return nil
 }
 
-// UnresolvedError reports a ${VAR} credential whose variable is not set (or
-// not yet resolved by Init).
-type UnresolvedError struct{ Var string }
-
-func (e *UnresolvedError) Error() string {
-	return "proxy credential variable " + e.Var + " is not set"
-}
-
 // String returns the proxy URL with any credentials replaced by "***".
 func (p Proxy) String() string {
 	s := p.Scheme.String() + "://"
@@ -241,6 +237,14 @@ func (p Proxy) MarshalJSON() ([]byte, error) { return json.Marshal(p.String()) }
 // MarshalText encodes the redacted form.
 func (p Proxy) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
 
+// UnresolvedError reports a ${VAR} credential whose variable is not set (or
+// not yet resolved by Init).
+type UnresolvedError struct{ Var string }
+
+func (e *UnresolvedError) Error() string {
+	return "proxy credential variable " + e.Var + " is not set"
+}
+
 func equalFold(lower, s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -254,4 +258,6 @@ func equalFold(lower, s string) bool {
 	return true
 }
 
+// sprintf remains only for env.go, global.go, injector.go and validate.go;
+// delete it once they call fmt.Sprintf (or build their text) directly.
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

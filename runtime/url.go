@@ -7,6 +7,14 @@ import (
 	"strings"
 )
 
+const (
+	// maxHostNameLen is the longest host name a proxy URL or a target may
+	// have (RFC 1035's 253 bytes in text form).
+	maxHostNameLen = 253
+	// maxPort is the highest TCP port.
+	maxPort = 1<<16 - 1
+)
+
 // URLError is a proxy URL that breaks the spec's rules. Its text names the
 // problem and never echoes any part of the URL (a mistyped '@' can leave
 // the password in what looks like the host).
@@ -14,9 +22,7 @@ type URLError struct{ Reason string }
 
 func (e *URLError) Error() string { return e.Reason }
 
-func urlErr(format string, args ...any) error {
-	return &URLError{Reason: sprintf(format, args...)}
-}
+func urlErr(reason string) error { return &URLError{Reason: reason} }
 
 // ParseURLOptions relaxes ParseURL.
 type ParseURLOptions struct {
@@ -37,7 +43,7 @@ func ParseURL(raw string, opts ParseURLOptions) (*Proxy, error) {
 		return nil, urlErr("empty proxy URL")
 	}
 	for i := 0; i < len(raw); i++ {
-		if c := raw[i]; c < 0x21 || c == 0x7f {
+		if c := raw[i]; c <= ' ' || c == 0x7f { // space, C0 controls, DEL
 			return nil, urlErr("proxy URL contains a space or control character")
 		}
 	}
@@ -87,7 +93,7 @@ func parseUserinfo(p *Proxy, info string, opts ParseURLOptions) error {
 		return urlErr("proxy URL has an empty user")
 	}
 	if (p.Scheme == SOCKS4 || p.Scheme == SOCKS4A) && hasPass {
-		return urlErr("%s takes a user id only, not a password", p.Scheme)
+		return urlErr(p.Scheme.String() + " takes a user id only, not a password")
 	}
 	var err error
 	if p.User, p.UserVar, err = credential(user, "user", opts); err != nil {
@@ -109,19 +115,19 @@ func credential(s, what string, opts ParseURLOptions) (value, varName string, er
 	if strings.HasPrefix(s, "${") && strings.HasSuffix(s, "}") {
 		name := s[2 : len(s)-1]
 		if !ValidVarName(name) {
-			return "", "", urlErr("%s reference must be ${NAME} with NAME of letters, digits and _", what)
+			return "", "", urlErr(what + " reference must be ${NAME} with NAME of letters, digits and _")
 		}
 		return "", name, nil
 	}
 	if strings.Contains(s, "${") {
-		return "", "", urlErr("%s must be a whole ${VAR} reference", what)
+		return "", "", urlErr(what + " must be a whole ${VAR} reference")
 	}
 	if !opts.AllowInlineCredentials {
-		return "", "", urlErr("inline %s not allowed: use a ${VAR} reference (or -allow-inline-credentials)", what)
+		return "", "", urlErr("inline " + what + " not allowed: use a ${VAR} reference (or -allow-inline-credentials)")
 	}
 	v, err := url.PathUnescape(s)
 	if err != nil {
-		return "", "", urlErr("%s has an invalid %%-escape", what)
+		return "", "", urlErr(what + " has an invalid %-escape")
 	}
 	return v, "", nil
 }
@@ -190,15 +196,15 @@ func parseHostPort(p *Proxy, hp string) error {
 	if err != nil || port[0] == '+' || port[0] == '-' {
 		return urlErr("proxy port is not a number")
 	}
-	if n < 1 || n > 65535 {
-		return urlErr("proxy port %d out of range 1..65535", n)
+	if n < 1 || n > maxPort {
+		return urlErr("proxy port " + strconv.Itoa(n) + " out of range 1..65535")
 	}
 	p.Host, p.Port = host, uint16(n)
 	return nil
 }
 
 func validHostName(h string) bool {
-	if len(h) > 253 {
+	if len(h) > maxHostNameLen {
 		return false
 	}
 	for i := 0; i < len(h); i++ {

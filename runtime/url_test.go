@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -77,8 +78,60 @@ func TestProxyErrorText(t *testing.T) {
 	if got, want := e.Error(), "proxy http://***@h:1 (binance websocket): auth: proxy authentication failed (http 407)"; got != want {
 		t.Fatalf("%q\nwant %q", got, want)
 	}
-	e = &ProxyError{Stage: StageReply, Proxy: "socks5://h:1", Code: 5, Err: socks5ReplyError(5)}
+	e = &ProxyError{Stage: StageReply, Proxy: "socks5://h:1", Code: 5, Err: &socksReplyError{version: socks5Version, code: socks5ConnRefused}}
 	if got, want := e.Error(), "proxy socks5://h:1: reply: connection refused (socks5 reply 0x05)"; got != want {
 		t.Fatalf("%q\nwant %q", got, want)
 	}
+}
+
+// FuzzParseURL: the parser never panics; what it accepts round-trips
+// through String; an error never echoes the URL's user information.
+func FuzzParseURL(f *testing.F) {
+	for _, s := range []string{
+		"socks5h://proxy.internal:1080", "http://${U}:${P}@[::1]:3128/", "https://u:p@h:443",
+		"SOCKS4A://${ID}@10.0.0.1:1080", "socks5://h:0", "http://h", "ftp://h:1", "http://u:p@h:1?q#f",
+		"http://[fe80::1%25eth0]:1", "http://u:pa/ss@h:1", "socks4://u:p@h:1", "http://:1",
+	} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	f.Fuzz(func(t *testing.T, raw string, inline bool) {
+		p, err := ParseURL(raw, ParseURLOptions{AllowInlineCredentials: inline})
+		if err != nil {
+			var ue *URLError
+			if !errors.As(err, &ue) {
+				t.Fatalf("error type %T", err)
+			}
+			if i := strings.Index(raw, "://"); i >= 0 {
+				rest := raw[i+3:]
+				if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+					info, after := rest[:at], rest[at+1:]
+					if len(info) >= 6 && strings.Contains(err.Error(), info) && !strings.Contains(after, info) && !strings.Contains(raw[:i], info) {
+						t.Fatalf("error %q echoes the userinfo %q", err, info)
+					}
+				}
+			}
+			return
+		}
+		if p.Port == 0 || p.Host == "" || p.Scheme < HTTP || p.Scheme > SOCKS5H {
+			t.Fatalf("accepted %q as %#v", raw, p)
+		}
+		if !inline && (p.User != "" || p.Password.Reveal() != "") {
+			t.Fatalf("inline credentials accepted from %q", raw)
+		}
+		want := p.Scheme.String() + "://" + p.Addr()
+		if p.HasCredentials() {
+			want = p.Scheme.String() + "://***@" + p.Addr()
+		}
+		if p.String() != want {
+			t.Fatalf("String %q, want %q", p.String(), want)
+		}
+		q, err := ParseURL(p.String(), ParseURLOptions{AllowInlineCredentials: true})
+		if err != nil && !p.HasCredentials() {
+			t.Fatalf("String %q of %q does not parse: %v", p.String(), raw, err)
+		}
+		if err == nil && (q.Scheme != p.Scheme || q.Host != p.Host || q.Port != p.Port) {
+			t.Fatalf("round trip %q -> %q", raw, p.String())
+		}
+	})
 }

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"net"
 	"strings"
 	"testing"
 )
@@ -58,48 +57,9 @@ func trunc(s string) string {
 	return s
 }
 
-func TestReadSOCKS5Reply(t *testing.T) {
-	for _, tc := range []struct {
-		in   []byte
-		code byte
-		err  string
-	}{
-		{in: []byte{5, 0, 0, 1, 127, 0, 0, 1, 0, 80}},
-		{in: append([]byte{5, 0, 0, 4}, make([]byte, 18)...)},
-		{in: append([]byte{5, 0, 0, 3, 9}, "localhost\x00\x50"...)},
-		{in: []byte{5, 5, 0, 1, 0, 0, 0, 0, 0, 0}, code: 5, err: "connection refused (socks5 reply 0x05)"},
-		{in: []byte{5, 0x2a, 0, 1}, code: 0x2a, err: "unknown reply code (socks5 reply 0x2a)"},
-		{in: []byte{4, 0, 0, 1, 0, 0, 0, 0, 0, 0}, err: "bad socks5 reply version 0x04"},
-		{in: []byte{5, 0, 0, 9}, err: "address type"},
-		{in: []byte{5, 0, 0, 1, 1}, err: "closed"},
-	} {
-		r := bytes.NewReader(tc.in)
-		var b [socks5MaxReplyBytes]byte
-		code, err := readSOCKS5Reply(r, b[:])
-		if code != tc.code {
-			t.Errorf("%x: code %#x, want %#x", tc.in, code, tc.code)
-		}
-		if tc.err == "" {
-			if err != nil || r.Len() != 0 {
-				t.Errorf("%x: err %v, %d unread", tc.in, err, r.Len())
-			}
-		} else if err == nil || !strings.Contains(err.Error(), tc.err) {
-			t.Errorf("%x: err %v, want %q", tc.in, err, tc.err)
-		}
-	}
-}
-
-func TestReplyTexts(t *testing.T) {
-	for c := 0; c < 256; c++ {
-		if s := socks5ReplyText(byte(c)); s == "" || strings.ToLower(s) != s {
-			t.Errorf("socks5 %#x: %q", c, s)
-		}
-	}
-	for c := 0x5b; c <= 0x5d; c++ {
-		if s := socks4ReplyText(byte(c)); s == "unknown reply code" {
-			t.Errorf("socks4 %#x unknown", c)
-		}
-	}
+// TestHTTPStatusErrors: a refused CONNECT's text names the status, and
+// only an authentication refusal matches ErrProxyAuth.
+func TestHTTPStatusErrors(t *testing.T) {
 	if err := httpStatusError(407, true); !errors.Is(err, ErrProxyAuth) || err.Error() != "proxy authentication failed (http 407)" {
 		t.Errorf("407: %v", err)
 	}
@@ -119,15 +79,40 @@ func TestReplyTexts(t *testing.T) {
 	}
 }
 
-// TestWrappersKeepCopyFastPaths: the wrappers the dialer may return pass
-// io.Copy through to the underlying connection both ways.
-func TestWrappersKeepCopyFastPaths(t *testing.T) {
-	for _, c := range []net.Conn{&bufferedConn{}, &optimisticConn{}} {
-		if _, ok := c.(io.ReaderFrom); !ok {
-			t.Errorf("%T has no ReadFrom", c)
+// FuzzConnectResponse: the CONNECT response reader never panics, never
+// reads past the header's blank line, and bounds what it reads.
+func FuzzConnectResponse(f *testing.F) {
+	f.Add([]byte("HTTP/1.1 200 Connection established\r\n\r\n"))
+	f.Add([]byte("HTTP/1.0 200 OK\r\nProxy-Agent: x\r\n\r\nDATA"))
+	f.Add([]byte("HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"x\"\r\nContent-Length: 0\r\n\r\n"))
+	f.Add([]byte("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n\r\n"))
+	f.Add([]byte("HTTP/1.1 200 OK\n \tfolded\n\n"))
+	f.Add([]byte("\x05\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		br := bufio.NewReaderSize(bytes.NewReader(data), 16)
+		status, err := readConnectResponse(br)
+		rest := br.Buffered()
+		n, _ := br.Discard(len(data))
+		consumed := len(data) - n
+		_ = rest
+		if err != nil {
+			if status != 0 {
+				t.Fatalf("status %d with error", status)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("multi-line error %q", err)
+			}
+			return
 		}
-		if _, ok := c.(io.WriterTo); !ok {
-			t.Errorf("%T has no WriteTo", c)
+		if status < 100 || status > 599 {
+			t.Fatalf("status %d", status)
 		}
-	}
+		head := data[:consumed]
+		if !bytes.HasSuffix(head, []byte("\n\n")) && !bytes.HasSuffix(head, []byte("\n\r\n")) {
+			t.Fatalf("stopped at %q, not after a blank line", head)
+		}
+		if consumed > maxConnectHeader {
+			t.Fatalf("read %d header bytes", consumed)
+		}
+	})
 }
