@@ -4,7 +4,7 @@
 // beside its peers (golang.org/x/net/proxy, gorilla/websocket's own proxy
 // support, net/http Transport.Proxy with coder/websocket) in the same run.
 //
-// `go run ./internal/benchreport -out BENCHMARKS.md` (make bench) runs them
+// `go run ./internal/tools/benchreport -out BENCHMARKS.md` (make bench) runs them
 // and writes the report. Benchmarks that need a real proxy server (danted,
 // squid) skip with a message when it is not installed.
 package bench
