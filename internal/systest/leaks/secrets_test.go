@@ -1,9 +1,4 @@
-// Package secrets_test runs one canary password through every place a
-// credential could escape: spec validation errors (schema.Load and the
-// proxygen CLI), proxy URL parse errors, environment overlay errors, proxy
-// authentication failures, recovered panics, `proxygen explain`, generated
-// code, and every log/slog line the runtime writes. The canary must appear
-// nowhere (nor its base64 or URL-escaped forms).
+// The canary through every surface; see doc.go.
 package leaks_test
 
 import (

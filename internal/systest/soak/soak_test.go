@@ -1,11 +1,4 @@
-// Package soak_test drives many concurrent WebSocket sessions through real
-// proxies (danted over SOCKS5, squid over HTTP CONNECT) to the WebSocket echo
-// target, each sending sequence-numbered messages at a steady rate, and
-// checks that no message is lost or reordered, no error happens, and memory
-// and goroutines stay flat.
-//
-// TestSoak is the long run (2,000 sessions per proxy for 60 s), gated by
-// PROXYGEN_SOAK=1 (make soak). TestLoadShort is a short always-on variant.
+// The load and soak runs; see doc.go.
 package soak_test
 
 import (

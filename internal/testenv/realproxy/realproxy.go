@@ -1,15 +1,14 @@
 // Package realproxy starts real proxy servers from Debian's packages
 // (microsocks, danted, OpenSSH dynamic forwarding, tinyproxy, squid) on free
-// loopback ports for tests in several packages.
-//
-// Every server runs in a session of its own (setsid), with every file it
-// needs or writes in a t.TempDir(). t.Cleanup stops exactly the process
-// groups this package started and waits until no process of them is left.
-// When a test fails, the servers' logs are copied into the test log.
-//
-// A missing binary skips the test with a clear message, except under
-// CI=true, where it fails it: CI installs the servers with
-// .ci/install-peers.sh.
+// loopback ports for the system tests: every server runs in a session of its
+// own (setsid), with every file it needs or writes in a t.TempDir(), and
+// t.Cleanup stops exactly the process groups this package started and waits
+// until none of them is left; a failing test gets the servers' logs. A
+// missing binary skips the test with a clear message, except under CI=true,
+// where it fails it (CI installs the servers with .ci/install-peers.sh). It
+// must not listen beyond loopback, touch files outside its temporary
+// directories, signal a process it did not start, or be imported by product
+// code.
 package realproxy
 
 import (

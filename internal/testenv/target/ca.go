@@ -1,7 +1,12 @@
-// Package target provides test targets for tunnelling tests: a throw-away
-// certificate authority made in-process, an exchange-like server (HTTPS REST
-// and WebSocket echo over ws:// and wss://) that counts the connections it
-// accepts, and a counting TCP relay that can add latency.
+// Package target provides the targets tunnelling tests connect to: the one
+// certificate helper (NewCA: a throw-away certificate authority made
+// in-process, issuing server certificates), an exchange-like server (HTTPS
+// REST and WebSocket echo over ws:// and wss://) that counts the connections
+// it accepts and their peers, the one TCP echo server (Echo, EchoConn), and
+// a counting TCP relay that can add latency. Everything listens on
+// 127.0.0.1 or [::1] only and stops in t.Cleanup. It must not speak a proxy
+// protocol (proxies are runtime/proxytest's and realproxy's), write a key
+// outside a test's temporary directory, or be imported by product code.
 package target
 
 import (

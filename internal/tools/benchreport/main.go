@@ -1,7 +1,9 @@
 // Command benchreport runs proxygen's benchmarks and writes BENCHMARKS.md:
 // the environment, the exact commands, benchstat's tables and a goal table
 // whose every number is computed from this run. Nothing in the report is
-// typed by hand.
+// typed by hand. It is a developer tool, not a test: it must not be run by
+// `go test` or CI (it takes minutes and rewrites a committed file), and it
+// must not write anything but its temporary directory and the -out file.
 //
 //	go run ./internal/tools/benchreport -out BENCHMARKS.md   (make bench)
 //
