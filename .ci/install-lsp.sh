@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install the YAML language server the editor test talks to over LSP stdio
-# (internal/editor): the npm package yaml-language-server at a pinned
-# version (keep in step with lspVersion in internal/editor/lsp_test.go).
+# (internal/systest/editor): the npm package yaml-language-server at a pinned
+# version (keep in step with lspVersion in internal/systest/editor/lsp_test.go).
 # Installs Node.js and npm from Debian when missing. Idempotent: does
 # nothing when the pinned version is already on PATH. Needs root (or sudo)
 # for apt-get and a global npm install.

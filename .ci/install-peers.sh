@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install the real proxy servers the interop tests start on loopback
-# (see internal/realproxy). Idempotent: does nothing when every binary is
+# (see internal/testenv/realproxy). Idempotent: does nothing when every binary is
 # already present. Needs root (or sudo) for apt-get.
 set -eu
 

@@ -16,7 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 	"golang.org/x/net/proxy"
 
-	"github.com/proxygen-go/proxygen/internal/target"
+	"github.com/proxygen-go/proxygen/internal/testenv/target"
 	"github.com/proxygen-go/proxygen/runtime"
 	"github.com/proxygen-go/proxygen/runtime/proxytest"
 )

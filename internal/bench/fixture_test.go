@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/proxygen-go/proxygen/internal/realproxy"
-	"github.com/proxygen-go/proxygen/internal/target"
+	"github.com/proxygen-go/proxygen/internal/testenv/realproxy"
+	"github.com/proxygen-go/proxygen/internal/testenv/target"
 	"github.com/proxygen-go/proxygen/runtime"
 )
 
