@@ -443,28 +443,6 @@ func (r *Route) Vars() []string {
 	return out
 }
 
-// firstProxy returns the first member of the effective route of t for the
-// exchange whose routes are own (nil: the default route), carrying the
-// route's Timeout and Optimistic; nil when that route is direct. It is
-// the single-proxy view the injector uses until it dials pools.
-func firstProxy(s *Settings, own *Routes, t Transport) *Proxy {
-	var r *Route
-	if own != nil {
-		r = own.Get(t)
-	} else {
-		r = s.Default.Get(t)
-	}
-	if r == nil || r.Direct || len(r.Proxies) == 0 {
-		return nil
-	}
-	var base *Route
-	if own != nil {
-		base = s.Default.Get(t)
-	}
-	var o RouteOrigin
-	return effective(r, base, &o).Proxies[0]
-}
-
 // SettingInfo is one effective setting for explain: its spec key, its
 // value as text and where it comes from.
 type SettingInfo struct {

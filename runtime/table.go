@@ -179,7 +179,7 @@ func (t *Table) WebSocketHTTPClient(i int) *http.Client {
 // exchange index i, looked up at each dial.
 func (t *Table) WebSocketDialContext(i int) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		return t.route(i).dialer[1].DialContext(ctx, network, addr)
+		return t.route(i).dial[1].DialContext(ctx, network, addr)
 	}
 }
 
