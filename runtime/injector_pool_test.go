@@ -351,3 +351,41 @@ func TestInjectorProbeLifecycle(t *testing.T) {
 		t.Fatalf("%d probe goroutines outlived the injector's replacement", n)
 	}
 }
+
+// TestTableShutdown: a generated package's table starts no probe before
+// Init (its compiled-in injector included), starts them at Init, and
+// Shutdown stops them.
+func TestTableShutdown(t *testing.T) {
+	t.Cleanup(runtime.Uninstall)
+	echo := newEcho(t, "127.0.0.1:0")
+	_, ps := switches(t, 2)
+	s := probeSettings(ps, "127.0.0.1:"+echo.port())
+	s.Lock = true
+	tb := runtime.NewTable(func() runtime.Settings { return s }, nil, nil, nil, s.Default.HTTP, s.Default.WebSocket)
+	if r := tb.WebSocketRoute(0); len(r.Proxies) != 2 || r.HealthCheck.Target == "" {
+		t.Fatalf("compiled route %+v", r)
+	}
+	_ = tb.Injector() // the compiled-in injector: no probes
+	time.Sleep(100 * time.Millisecond)
+	if n := probeGoroutines(); n != 0 {
+		t.Fatalf("%d probe goroutines before Init", n)
+	}
+	rec := &recorder{}
+	if err := tb.Init(runtime.WithObserver(rec), runtime.WithLogger(quietLogger)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return probeCount(rec) >= 2 }, "probes after Init")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tb.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := probeGoroutines(); n != 0 {
+		t.Fatalf("%d probe goroutines outlived Shutdown", n)
+	}
+	n := probeCount(rec)
+	time.Sleep(100 * time.Millisecond)
+	if m := probeCount(rec); m != n {
+		t.Fatalf("%d probes after Shutdown", m-n)
+	}
+}
