@@ -63,14 +63,15 @@ func countingListener(t *testing.T) (addr string, accepted *atomic.Int32) {
 func TestInjectorPoolFailoverREST(t *testing.T) {
 	sws, ps := switches(t, 2)
 	sws[0].Set(proxytest.Refuse)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
-	defer srv.Close()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	var conns atomic.Int32
 	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
 		if st == http.StateNew {
 			conns.Add(1)
 		}
 	}
+	srv.Start()
+	defer srv.Close()
 	in := newInjector(t, poolSettings(&runtime.Route{Proxies: ps}))
 	c := in.HTTPClient("binance")
 	for range 3 {
