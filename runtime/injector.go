@@ -660,16 +660,23 @@ func (in *Injector) logRoutes(ctx context.Context) {
 		if ri.Exchange == DefaultRouteID {
 			r, name = in.def, defaultRouteLabel
 		}
-		scheme, addr := "direct", ""
+		scheme, addr, size, strategy := "direct", "", 0, ""
 		if p := r.first(tIndex(ri.Transport)); p != nil {
-			scheme, addr = p.Scheme.String(), p.Addr()
+			e := r.eff[tIndex(ri.Transport)]
+			scheme, addr, size, strategy = p.Scheme.String(), p.Addr(), len(e.Proxies), e.Strategy.String()
 		}
-		l.LogAttrs(ctx, slog.LevelInfo, "proxy route",
+		attrs := []slog.Attr{
 			slog.String("exchange", name),
 			slog.String("transport", ri.Transport.String()),
 			slog.String("scheme", scheme),
 			slog.String("proxy", addr),
 			slog.String("source", ri.SourceLabel()),
-		)
+		}
+		if size > 0 {
+			// proxy is the first member; the pool's size and strategy
+			// say how many more there are and how they are chosen.
+			attrs = append(attrs, slog.Int("pool", size), slog.String("strategy", strategy))
+		}
+		l.LogAttrs(ctx, slog.LevelInfo, "proxy route", attrs...)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -124,7 +125,8 @@ func TestInitLogsRouteTable(t *testing.T) {
 	t.Setenv("PROXYGEN_TEST_USER", "routeuser")
 	t.Setenv("PROXYGEN_TEST_PASS", canary)
 	s := runtime.Settings{Enabled: true, EnvPrefix: "PROXYGEN_TEST_NONE_",
-		Default: runtime.Routes{HTTP: &runtime.Route{Proxies: []*runtime.Proxy{&p}}},
+		// A pool of two: the first member carries every dial (failover).
+		Default: runtime.Routes{HTTP: &runtime.Route{Proxies: []*runtime.Proxy{&p, newServer(t, proxytest.Config{Kind: proxytest.SOCKS5}).Proxy(runtime.SOCKS5)}}},
 		Exchanges: map[string]runtime.Routes{
 			"binance": {HTTP: &runtime.Route{Direct: true}},
 			"kraken":  {},
@@ -150,8 +152,12 @@ func TestInitLogsRouteTable(t *testing.T) {
 			if rec["level"] != "INFO" {
 				t.Errorf("route line at %v", rec["level"])
 			}
-			routes = append(routes, strings.Join([]string{rec["exchange"].(string), rec["transport"].(string),
-				rec["scheme"].(string), rec["proxy"].(string), rec["source"].(string)}, " "))
+			line := strings.Join([]string{rec["exchange"].(string), rec["transport"].(string),
+				rec["scheme"].(string), rec["proxy"].(string), rec["source"].(string)}, " ")
+			if n, ok := rec["pool"]; ok {
+				line += fmt.Sprintf(" pool=%v strategy=%v", n, rec["strategy"])
+			}
+			routes = append(routes, line)
 		case "proxy tunnel":
 			if rec["level"] != "DEBUG" || rec["exchange"] != "kraken" || rec["proxy"] != addr {
 				t.Errorf("tunnel line: %v", rec)
@@ -164,9 +170,9 @@ func TestInitLogsRouteTable(t *testing.T) {
 	want := []string{
 		"binance http direct  override",
 		"binance websocket direct  direct",
-		"kraken http socks5h " + addr + " default",
+		"kraken http socks5h " + addr + " default pool=2 strategy=failover",
 		"kraken websocket direct  direct",
-		"(default) http socks5h " + addr + " default",
+		"(default) http socks5h " + addr + " default pool=2 strategy=failover",
 		"(default) websocket direct  direct",
 	}
 	if !slices.Equal(routes, want) {
