@@ -219,7 +219,8 @@ func (l *loader) checkSemantics(root map[string]any) {
 	// Walk keys in file order so the second of two colliding ids is the one
 	// reported.
 	seen := make(map[string]*yaml.Node, len(ex))
-	goNames := make(map[string]*yaml.Node, len(ex))
+	var ids []string
+	var keys []*yaml.Node // the key of each of ids
 	if n := l.locs["exchanges"].val; n != nil && n.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := n.Content[i]
@@ -237,16 +238,19 @@ func (l *loader) checkSemantics(root map[string]any) {
 			if !ValidExchangeID(id) {
 				continue // reported by the schema
 			}
-			name := GoName(id)
-			switch f := goNames[name]; {
-			case ReservedGoName(name):
-				l.errAt(k, []string{"exchanges", k.Value}, "exchange id %s would be Go constant %s, which the generated API uses; rename the exchange", quote(k.Value), name)
-			case f != nil:
-				l.errAt(k, []string{"exchanges", k.Value}, "exchange id %s and %s (line %d) both give Go constant %s; rename one", quote(k.Value), quote(f.Value), f.Line, name)
-			default:
-				goNames[name] = k
-			}
+			ids = append(ids, id)
+			keys = append(keys, k)
 		}
+	}
+	_, clashes := GoNames(ids)
+	for _, c := range clashes {
+		k := keys[c.Index]
+		if c.With < 0 {
+			l.errAt(k, []string{"exchanges", k.Value}, "exchange id %s would be Go constant %s, which the generated API uses; rename the exchange", quote(k.Value), c.Name)
+			continue
+		}
+		f := keys[c.With]
+		l.errAt(k, []string{"exchanges", k.Value}, "exchange id %s and %s (line %d) both give Go constant %s; rename one", quote(k.Value), quote(f.Value), f.Line, c.Name)
 	}
 	for id, t := range ex {
 		if m, ok := t.(map[string]any); ok {
