@@ -15,12 +15,21 @@ const (
 	maxPort = 1<<16 - 1
 )
 
-// URLError is a proxy URL that breaks the spec's rules. Its text names the
-// problem and never echoes any part of the URL (a mistyped '@' can leave
-// the password in what looks like the host).
-type URLError struct{ Reason string }
+// URLError is a proxy URL that breaks the spec's rules. Reason names the
+// problem and never any part of the URL (a mistyped '@' can leave the
+// password in what looks like the host); Error adds the port number when
+// the port is out of range, a detail the environment overlay leaves out.
+type URLError struct {
+	Reason string
+	port   string // the out-of-range port, "" for other problems
+}
 
-func (e *URLError) Error() string { return e.Reason }
+func (e *URLError) Error() string {
+	if e.port != "" {
+		return "proxy port " + e.port + " out of range 1.." + strconv.Itoa(maxPort)
+	}
+	return e.Reason
+}
 
 func urlErr(reason string) error { return &URLError{Reason: reason} }
 
@@ -197,7 +206,7 @@ func parseHostPort(p *Proxy, hp string) error {
 		return urlErr("proxy port is not a number")
 	}
 	if n < 1 || n > maxPort {
-		return urlErr("proxy port " + strconv.Itoa(n) + " out of range 1..65535")
+		return &URLError{Reason: "proxy port out of range 1.." + strconv.Itoa(maxPort), port: strconv.Itoa(n)}
 	}
 	p.Host, p.Port = host, uint16(n)
 	return nil

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"regexp"
 	"strings"
 	"sync"
 
@@ -285,17 +284,14 @@ func (l *loader) checkURL(raw string, path []string) *runtime.Proxy {
 		var ue *runtime.URLError
 		msg := "invalid proxy URL"
 		if errors.As(err, &ue) {
-			// The reason may quote part of the URL; never echo it.
-			msg = capString(quoted.ReplaceAllString(ue.Reason, ""), maxMsg)
+			// Its text never quotes the URL (only an out-of-range port).
+			msg = capString(ue.Error(), maxMsg)
 		}
 		l.errAt(l.locs[strings.Join(path, pathSep)].val, path, "%s", msg)
 		return nil
 	}
 	return p
 }
-
-// quoted matches a Go-quoted string and the space before it.
-var quoted = regexp.MustCompile(` ?"(?:[^"\\]|\\.)*"`)
 
 // checkInteger rejects a float such as 5.0 where the schema accepts it as
 // an integer.
