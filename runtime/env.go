@@ -225,7 +225,7 @@ func mergeRoute(cur *Route, e *routeEdit, k envTarget, prefix string) (*Route, [
 // envValidateErrors turns Validate's errors on the overlaid settings into
 // errors that never show a value: a rule broken at a field a variable set
 // is an *EnvError naming the variable; any other keeps its *SettingsError
-// path; both lose the values a rule between two settings quotes.
+// path; both drop the value a rule quotes (SettingsError keeps it apart).
 func envValidateErrors(err error, edits map[envTarget]*routeEdit) []error {
 	at := make(map[string]string) // field path -> variable
 	for k, e := range edits {
@@ -260,10 +260,7 @@ func envValidateErrors(err error, edits map[envTarget]*routeEdit) []error {
 			out = append(out, e)
 			continue
 		}
-		reason := se.Reason
-		if i := strings.LastIndex(reason, " ("); i > 0 && strings.HasSuffix(reason, ")") && strings.ContainsAny(reason[i:], "0123456789") {
-			reason = reason[:i] // quotes values
-		}
+		reason := se.Reason // without the value the rule quotes
 		if v, ok := at[se.Path]; ok {
 			out = append(out, &EnvError{Var: v, Reason: se.Path + ": " + reason})
 			continue
