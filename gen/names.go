@@ -6,21 +6,16 @@ import (
 	"github.com/proxygen-go/proxygen/schema"
 )
 
-// goNames maps sorted ids to constant names. Load already rejects clashes
-// with positions; this guards specs built in code.
+// goNames maps sorted ids to constant names by schema.GoNames. Load
+// already rejects clashes with positions; this guards specs built in code.
 func goNames(ids []string) ([]string, error) {
-	names := make([]string, len(ids))
-	seen := make(map[string]string, len(ids))
-	for i, id := range ids {
-		n := schema.GoName(id)
-		if schema.ReservedGoName(n) {
-			return nil, fmt.Errorf("exchanges.%s: Go name %s clashes with the generated API; rename the exchange", id, n)
-		}
-		if prev, ok := seen[n]; ok {
-			return nil, fmt.Errorf("exchanges.%s: Go name %s is also the name of exchange %q; rename one of them", id, n, prev)
-		}
-		seen[n] = id
-		names[i] = n
+	names, clashes := schema.GoNames(ids)
+	if len(clashes) == 0 {
+		return names, nil
 	}
-	return names, nil
+	c := clashes[0]
+	if c.With < 0 {
+		return nil, fmt.Errorf("exchanges.%s: Go name %s clashes with the generated API; rename the exchange", ids[c.Index], c.Name)
+	}
+	return nil, fmt.Errorf("exchanges.%s: Go name %s is also the name of exchange %q; rename one of them", ids[c.Index], c.Name, ids[c.With])
 }

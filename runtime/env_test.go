@@ -371,3 +371,20 @@ func TestApplyEnvCrossFieldNoValue(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// A rule between two settings quotes the value it found in Validate's text
+// but keeps it out of Reason, so the environment overlay reports the rule
+// without the value (by structure, not by cutting text).
+func TestEnvDropsQuotedValue(t *testing.T) {
+	s := envBase()
+	s.Default.HTTP.AttemptTimeout, s.Default.HTTP.Set = 31*time.Second, s.Default.HTTP.Set|SetAttemptTimeout
+	err := Validate(s)
+	var se *SettingsError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), "(") || strings.Contains(se.Reason, "(") {
+		t.Fatalf("Validate: %v (Reason %q): want the value in the text, not in Reason", err, se.Reason)
+	}
+	_, err = ApplyEnv(envBase(), []string{DefaultEnvPrefix + "DEFAULT__HTTP__ATTEMPT_TIMEOUT_SECONDS=31"})
+	if err == nil || strings.Contains(err.Error(), "31") || strings.Contains(err.Error(), "(") && !strings.Contains(err.Error(), "(after the environment overlay)") {
+		t.Fatalf("ApplyEnv: %v: want the rule without the value", err)
+	}
+}

@@ -258,6 +258,6 @@ func equalFold(lower, s string) bool {
 	return true
 }
 
-// sprintf remains only for env.go, global.go, injector.go and validate.go;
+// sprintf remains only for global.go and injector.go;
 // delete it once they call fmt.Sprintf (or build their text) directly.
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

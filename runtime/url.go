@@ -15,12 +15,21 @@ const (
 	maxPort = 1<<16 - 1
 )
 
-// URLError is a proxy URL that breaks the spec's rules. Its text names the
-// problem and never echoes any part of the URL (a mistyped '@' can leave
-// the password in what looks like the host).
-type URLError struct{ Reason string }
+// URLError is a proxy URL that breaks the spec's rules. Reason names the
+// problem and never any part of the URL (a mistyped '@' can leave the
+// password in what looks like the host); Error adds the port number when
+// the port is out of range, a detail the environment overlay leaves out.
+type URLError struct {
+	Reason string
+	port   string // the out-of-range port, "" for other problems
+}
 
-func (e *URLError) Error() string { return e.Reason }
+func (e *URLError) Error() string {
+	if e.port != "" {
+		return "proxy port " + e.port + " out of range 1.." + strconv.Itoa(maxPort)
+	}
+	return e.Reason
+}
 
 func urlErr(reason string) error { return &URLError{Reason: reason} }
 
@@ -197,7 +206,7 @@ func parseHostPort(p *Proxy, hp string) error {
 		return urlErr("proxy port is not a number")
 	}
 	if n < 1 || n > maxPort {
-		return urlErr("proxy port " + strconv.Itoa(n) + " out of range 1..65535")
+		return &URLError{Reason: "proxy port out of range 1.." + strconv.Itoa(maxPort), port: strconv.Itoa(n)}
 	}
 	p.Host, p.Port = host, uint16(n)
 	return nil
@@ -216,4 +225,75 @@ func validHostName(h string) bool {
 		}
 	}
 	return true
+}
+
+// validateProxy checks one member, a Proxy built in code or by ParseURL,
+// with the rules ParseURL applies to text; problems are reported at path.
+func validateProxy(p *Proxy, path string, pr *problems) {
+	if p.Scheme < HTTP || p.Scheme > SOCKS5H {
+		pr.add(path, "unsupported proxy scheme %d (want http, https, socks4, socks4a, socks5 or socks5h)", int(p.Scheme))
+	}
+	switch {
+	case p.Host == "":
+		pr.add(path, "proxy URL needs a host")
+	case strings.Contains(p.Host, ":"):
+		if ip := net.ParseIP(p.Host); ip == nil {
+			pr.add(path, "proxy host is not a valid host name or IP address")
+		}
+	case !validHostName(p.Host):
+		pr.add(path, "proxy host is not a valid host name or IP address")
+	}
+	if p.Port == 0 {
+		pr.addValue(path, "got 0", "proxy port must be 1..%d", maxPort)
+	}
+	if p.Scheme == SOCKS4 || p.Scheme == SOCKS4A {
+		if !p.Password.IsZero() || p.PasswordVar != "" {
+			pr.add(path, "%s takes a user id only, not a password", p.Scheme)
+		}
+	}
+	if p.User != "" && p.UserVar != "" {
+		pr.add(path, "user is set both literally and as a ${VAR} reference")
+	}
+	if !p.Password.IsZero() && p.PasswordVar != "" {
+		pr.add(path, "password is set both literally and as a ${VAR} reference")
+	}
+	if reason := credentialProblem(p); reason != "" {
+		pr.add(path, "%s", reason)
+	}
+	if p.UserVar != "" && !ValidVarName(p.UserVar) {
+		pr.add(path, "user reference must be ${NAME} with NAME of letters, digits and _")
+	}
+	if p.PasswordVar != "" && !ValidVarName(p.PasswordVar) {
+		pr.add(path, "password reference must be ${NAME} with NAME of letters, digits and _")
+	}
+	if p.Timeout != 0 && (p.Timeout < MinTimeout || p.Timeout > MaxTimeout) {
+		pr.addValue(path, "got "+p.Timeout.String(), "timeout must be %s..%s", MinTimeout, MaxTimeout)
+	}
+}
+
+// credentialProblem checks the literal (or resolved) credentials against
+// what the scheme can carry; "" means fine. ${VAR} values are checked when
+// NewInjector resolves them. The reason never contains a value.
+func credentialProblem(p *Proxy) string {
+	switch p.Scheme {
+	case SOCKS5, SOCKS5H:
+		// RFC 1929: a user name of 1..255 bytes, a password of 0..255.
+		if p.User == "" && p.UserVar == "" && !p.Password.IsZero() {
+			return "socks5 needs a user name (1..255 bytes) with a password"
+		}
+		if len(p.User) > 255 || p.Password.Len() > 255 {
+			return "socks5 user name and password are limited to 255 bytes each"
+		}
+	case HTTP, HTTPS:
+		// Basic auth joins them as user:password; the proxy splits at the
+		// first ':'.
+		if strings.IndexByte(p.User, ':') >= 0 {
+			return "HTTP Basic user name must not contain ':'"
+		}
+	case SOCKS4, SOCKS4A:
+		if strings.IndexByte(p.User, 0) >= 0 {
+			return "socks4 user id contains a NUL byte"
+		}
+	}
+	return ""
 }

@@ -135,3 +135,16 @@ func FuzzParseURL(f *testing.F) {
 		}
 	})
 }
+
+// An out-of-range port is the one value a URLError's text shows; Reason
+// never holds it, so the environment overlay can use Reason as is.
+func TestURLErrorPortApart(t *testing.T) {
+	_, err := ParseURL("http://h:70000", ParseURLOptions{})
+	var ue *URLError
+	if !errors.As(err, &ue) {
+		t.Fatalf("error %v (%T), want *URLError", err, err)
+	}
+	if !strings.Contains(err.Error(), "70000") || strings.Contains(ue.Reason, "70000") || !strings.Contains(ue.Reason, "out of range") {
+		t.Errorf("Error %q, Reason %q: want the port in the text only", err, ue.Reason)
+	}
+}

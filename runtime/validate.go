@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"sort"
 	"strconv"
@@ -15,18 +16,28 @@ const MaxTimeout = 300 * time.Second
 // SettingsError is one rule a Settings value breaks. Path names the field in
 // the spec's terms ("exchanges.binance.http.url"); Reason never contains a
 // credential. Err, when set, is the underlying error (for example an
-// *UnresolvedError) for errors.As.
+// *UnresolvedError) for errors.As. A rule that quotes the value it found
+// keeps it out of Reason; Error adds it in parentheses ("(got 5m0s)").
 type SettingsError struct {
 	Path   string
 	Reason string
 	Err    error
+	value  string // the value the rule quotes, "" for none
 }
 
 func (e *SettingsError) Error() string {
 	if e.Path == "" {
+		return e.message()
+	}
+	return e.Path + ": " + e.message()
+}
+
+// message is Reason with the quoted value.
+func (e *SettingsError) message() string {
+	if e.value == "" {
 		return e.Reason
 	}
-	return e.Path + ": " + e.Reason
+	return e.Reason + " (" + e.value + ")"
 }
 
 func (e *SettingsError) Unwrap() error { return e.Err }
@@ -47,19 +58,16 @@ func (e *SettingsError) Unwrap() error { return e.Err }
 // All problems are reported, joined with errors.Join in sorted order; each
 // is a *SettingsError naming the field.
 func Validate(s Settings) error {
-	var errs []error
-	add := func(path, format string, args ...any) {
-		errs = append(errs, &SettingsError{Path: path, Reason: sprintf(format, args...)})
-	}
+	var pr problems
 	if s.EnvPrefix != "" && !ValidEnvPrefix(s.EnvPrefix) {
-		add("env_prefix", "must be at least %d characters of letters, digits and _, start with a letter and end in _ (like MYAPP_PROXY_)", MinEnvPrefixLen)
+		pr.add("env_prefix", "must be at least %d characters of letters, digits and _, start with a letter and end in _ (like MYAPP_PROXY_)", MinEnvPrefixLen)
 	}
-	validateRoutes(s.Default, Routes{}, "default", add)
+	validateRoutes(s.Default, Routes{}, "default", &pr)
 	seen := make(map[string]string, len(s.Exchanges))
 	for id, r := range s.Exchanges {
 		low := injLowerID(id)
 		if !ValidExchangeID(low) {
-			add("exchanges."+capText(id), "invalid exchange id %q: %s", capText(id), ExchangeIDRule)
+			pr.add("exchanges."+capText(id), "invalid exchange id %q: %s", capText(id), ExchangeIDRule)
 			continue
 		}
 		if prev, dup := seen[low]; dup {
@@ -67,40 +75,58 @@ func Validate(s Settings) error {
 			if b < a {
 				a, b = b, a
 			}
-			add("exchanges."+low, "exchange ids %q and %q are the same after lower-casing", capText(a), capText(b))
+			pr.add("exchanges."+low, "exchange ids %q and %q are the same after lower-casing", capText(a), capText(b))
 			continue
 		}
 		seen[low] = id
-		validateRoutes(r, s.Default, "exchanges."+low, add)
+		validateRoutes(r, s.Default, "exchanges."+low, &pr)
 	}
-	return joinSorted(errs)
+	return joinSorted(pr.errs)
 }
 
-func validateRoutes(r, def Routes, path string, add func(path, format string, args ...any)) {
-	validateRouteIn(r.HTTP, def.HTTP, path+".http", true, add)
-	validateRouteIn(r.WebSocket, def.WebSocket, path+".websocket", true, add)
+// problems collects the rules a Settings value breaks.
+type problems struct{ errs []error }
+
+func (pr *problems) add(path, format string, args ...any) {
+	pr.errs = append(pr.errs, &SettingsError{Path: path, Reason: fmt.Sprintf(format, args...)})
+}
+
+// addValue records a rule that quotes the value it found: value stays out
+// of Reason (see SettingsError).
+func (pr *problems) addValue(path, value, format string, args ...any) {
+	pr.errs = append(pr.errs, &SettingsError{Path: path, Reason: fmt.Sprintf(format, args...), value: value})
+}
+
+func validateRoutes(r, def Routes, path string, pr *problems) {
+	validateRouteIn(r.HTTP, def.HTTP, path+".http", true, pr)
+	validateRouteIn(r.WebSocket, def.WebSocket, path+".websocket", true, pr)
 }
 
 // validateRoute checks one route on its own (no default route to inherit
 // from); the legacy fallback is checked this way, as a pool of one whose
 // member may carry its own Timeout.
 func validateRoute(r *Route, path string, add func(path, format string, args ...any)) {
-	validateRouteIn(r, nil, path, false, add)
+	var pr problems
+	validateRouteIn(r, nil, path, false, &pr)
+	for _, e := range pr.errs {
+		se := e.(*SettingsError)
+		add(se.Path, "%s", se.message())
+	}
 }
 
 // validateRouteIn checks route r, which inherits its unset settings from
 // base (nil for a default route). With inSettings a member's own Timeout
 // or Optimistic is an error: in Settings they are the route's.
-func validateRouteIn(r, base *Route, path string, inSettings bool, add func(path, format string, args ...any)) {
+func validateRouteIn(r, base *Route, path string, inSettings bool, pr *problems) {
 	if r == nil {
 		return
 	}
 	switch {
 	case len(r.Proxies) > 0 && r.Direct:
-		add(path, "has both proxies and direct: true; want exactly one")
+		pr.add(path, "has both proxies and direct: true; want exactly one")
 		return
 	case len(r.Proxies) == 0 && !r.Direct:
-		add(path, "needs a proxy url or direct: true")
+		pr.add(path, "needs a proxy url or direct: true")
 		return
 	case r.Direct:
 		// timeout_seconds and optimistic mean nothing on a direct route but
@@ -108,14 +134,14 @@ func validateRouteIn(r, base *Route, path string, inSettings bool, add func(path
 		if set := r.settings() &^ (SetTimeout | SetOptimistic); set != 0 {
 			for _, f := range RouteFields() {
 				if set&f != 0 {
-					add(path+"."+f.String(), "only with url or urls, not with direct: true")
+					pr.add(path+"."+f.String(), "only with url or urls, not with direct: true")
 				}
 			}
 		}
 		return
 	}
 	if n := len(r.Proxies); n > MaxPoolMembers {
-		add(path+".urls", "a pool has at most %d members (got %d)", MaxPoolMembers, n)
+		pr.addValue(path+".urls", "got "+strconv.Itoa(n), "a pool has at most %d members", MaxPoolMembers)
 	}
 	first := make(map[memberID]int, len(r.Proxies))
 	for i, p := range r.Proxies {
@@ -124,24 +150,24 @@ func validateRouteIn(r, base *Route, path string, inSettings bool, add func(path
 			mp = path + ".urls." + strconv.Itoa(i)
 		}
 		if p == nil {
-			add(mp, "is nil")
+			pr.add(mp, "is nil")
 			continue
 		}
-		validateProxy(p, mp, add)
+		validateProxy(p, mp, pr)
 		if inSettings && p.Timeout != 0 {
-			add(mp, "a member's Timeout must be zero: set the route's Timeout")
+			pr.add(mp, "a member's Timeout must be zero: set the route's Timeout")
 		}
 		if inSettings && p.Optimistic {
-			add(mp, "a member's Optimistic must be false: set the route's Optimistic")
+			pr.add(mp, "a member's Optimistic must be false: set the route's Optimistic")
 		}
 		k := memberIdentity(p)
 		if j, dup := first[k]; dup {
-			add(mp, "duplicates member %d: the same proxy twice", j)
+			pr.add(mp, "duplicates member %d: the same proxy twice", j)
 			continue
 		}
 		first[k] = i
 	}
-	validateSettings(r, base, path, add)
+	validateSettings(r, base, path, pr)
 }
 
 // memberID identifies a member for the duplicate rule, as the spec's
@@ -161,85 +187,15 @@ func memberIdentity(p *Proxy) memberID {
 	return memberID{k, p.User, p.UserVar, p.Password.Reveal(), p.PasswordVar}
 }
 
-// validateProxy checks one member.
-func validateProxy(p *Proxy, url string, add func(path, format string, args ...any)) {
-	if p.Scheme < HTTP || p.Scheme > SOCKS5H {
-		add(url, "unsupported proxy scheme %d (want http, https, socks4, socks4a, socks5 or socks5h)", int(p.Scheme))
-	}
-	switch {
-	case p.Host == "":
-		add(url, "proxy URL needs a host")
-	case strings.Contains(p.Host, ":"):
-		if ip := net.ParseIP(p.Host); ip == nil {
-			add(url, "proxy host is not a valid host name or IP address")
-		}
-	case !validHostName(p.Host):
-		add(url, "proxy host is not a valid host name or IP address")
-	}
-	if p.Port == 0 {
-		add(url, "proxy port must be 1..65535 (got 0)")
-	}
-	if p.Scheme == SOCKS4 || p.Scheme == SOCKS4A {
-		if !p.Password.IsZero() || p.PasswordVar != "" {
-			add(url, "%s takes a user id only, not a password", p.Scheme)
-		}
-	}
-	if p.User != "" && p.UserVar != "" {
-		add(url, "user is set both literally and as a ${VAR} reference")
-	}
-	if !p.Password.IsZero() && p.PasswordVar != "" {
-		add(url, "password is set both literally and as a ${VAR} reference")
-	}
-	if reason := credentialProblem(p); reason != "" {
-		add(url, "%s", reason)
-	}
-	if p.UserVar != "" && !ValidVarName(p.UserVar) {
-		add(url, "user reference must be ${NAME} with NAME of letters, digits and _")
-	}
-	if p.PasswordVar != "" && !ValidVarName(p.PasswordVar) {
-		add(url, "password reference must be ${NAME} with NAME of letters, digits and _")
-	}
-	if p.Timeout != 0 && (p.Timeout < MinTimeout || p.Timeout > MaxTimeout) {
-		add(url, "timeout must be %s..%s (got %s)", MinTimeout, MaxTimeout, p.Timeout)
-	}
-}
-
-// credentialProblem checks the literal (or resolved) credentials against
-// what the scheme can carry; "" means fine. ${VAR} values are checked when
-// NewInjector resolves them. The reason never contains a value.
-func credentialProblem(p *Proxy) string {
-	switch p.Scheme {
-	case SOCKS5, SOCKS5H:
-		// RFC 1929: a user name of 1..255 bytes, a password of 0..255.
-		if p.User == "" && p.UserVar == "" && !p.Password.IsZero() {
-			return "socks5 needs a user name (1..255 bytes) with a password"
-		}
-		if len(p.User) > 255 || p.Password.Len() > 255 {
-			return "socks5 user name and password are limited to 255 bytes each"
-		}
-	case HTTP, HTTPS:
-		// Basic auth joins them as user:password; the proxy splits at the
-		// first ':'.
-		if strings.IndexByte(p.User, ':') >= 0 {
-			return "HTTP Basic user name must not contain ':'"
-		}
-	case SOCKS4, SOCKS4A:
-		if strings.IndexByte(p.User, 0) >= 0 {
-			return "socks4 user id contains a NUL byte"
-		}
-	}
-	return ""
-}
-
 // ExchangeIDRule describes ValidExchangeID's grammar for error messages.
 const ExchangeIDRule = "want a lower-case letter, then letters and digits, in words joined by single '_' (no '__', no trailing '_')"
 
 // durationRange checks one duration setting the route sets.
-func durationRange(r *Route, f RouteField, d, lo, hi time.Duration, path string, add func(path, format string, args ...any)) bool {
+func durationRange(r *Route, f RouteField, d, lo, hi time.Duration, path string, pr *problems) bool {
 	if !r.Has(f) || lo <= d && d <= hi {
 		return true
 	}
-	add(path+"."+f.String(), "must be %s..%s (got %s)", lo, hi, d)
+	pr.addValue(path+"."+f.String(), "got "+d.String(), "must be %s..%s", lo, hi)
 	return false
 }
 
@@ -247,30 +203,30 @@ func durationRange(r *Route, f RouteField, d, lo, hi time.Duration, path string,
 // settings on the effective values (r over base over the built-in
 // defaults), reported at the one r sets itself (the first when both);
 // when r sets neither, the values are base's and base reports.
-func validateSettings(r, base *Route, path string, add func(path, format string, args ...any)) {
-	ok := durationRange(r, SetTimeout, r.Timeout, MinTimeout, MaxTimeout, path, add)
-	ok = durationRange(r, SetAttemptTimeout, r.AttemptTimeout, MinTimeout, MaxTimeout, path, add) && ok
+func validateSettings(r, base *Route, path string, pr *problems) {
+	ok := durationRange(r, SetTimeout, r.Timeout, MinTimeout, MaxTimeout, path, pr)
+	ok = durationRange(r, SetAttemptTimeout, r.AttemptTimeout, MinTimeout, MaxTimeout, path, pr) && ok
 	if r.Has(SetStrategy) && int(r.Strategy) >= len(strategyNames) {
-		add(path+".strategy", "unknown strategy %d (want failover, round_robin, random, sticky or fastest)", int(r.Strategy))
+		pr.add(path+".strategy", "unknown strategy %d (want failover, round_robin, random, sticky or fastest)", int(r.Strategy))
 	}
 	if h := r.HedgeAfter; r.Has(SetHedgeAfter) && h != 0 && (h < MinHedgeAfter || h > MaxHedgeAfter) {
-		add(path+".hedge_after_ms", "must be 0 (off) or %s..%s (got %s)", MinHedgeAfter, MaxHedgeAfter, h)
+		pr.addValue(path+".hedge_after_ms", "got "+h.String(), "must be 0 (off) or %s..%s", MinHedgeAfter, MaxHedgeAfter)
 	}
 	if n := r.Eject.AfterFailures; r.Has(SetEjectAfterFailures) && (n < MinEjectAfterFailures || n > MaxEjectAfterFailures) {
-		add(path+".eject.after_failures", "must be %d..%d (got %d)", MinEjectAfterFailures, MaxEjectAfterFailures, n)
+		pr.addValue(path+".eject.after_failures", "got "+strconv.Itoa(n), "must be %d..%d", MinEjectAfterFailures, MaxEjectAfterFailures)
 		ok = false
 	}
-	ok = durationRange(r, SetEjectDuration, r.Eject.Duration, MinEjectDuration, MaxEjectDuration, path, add) && ok
-	ok = durationRange(r, SetEjectMaxDuration, r.Eject.MaxDuration, MinEjectDuration, MaxEjectMaxDuration, path, add) && ok
+	ok = durationRange(r, SetEjectDuration, r.Eject.Duration, MinEjectDuration, MaxEjectDuration, path, pr) && ok
+	ok = durationRange(r, SetEjectMaxDuration, r.Eject.MaxDuration, MinEjectDuration, MaxEjectMaxDuration, path, pr) && ok
 	if r.Has(SetHealthTarget) {
 		if reason := healthTargetProblem(r.HealthCheck.Target); reason != "" {
-			add(path+".health_check.target", "%s", reason)
+			pr.add(path+".health_check.target", "%s", reason)
 		}
 	}
-	ok = durationRange(r, SetHealthInterval, r.HealthCheck.Interval, MinProbeInterval, MaxProbeInterval, path, add) && ok
-	ok = durationRange(r, SetHealthTimeout, r.HealthCheck.Timeout, MinProbeTimeout, MaxProbeTimeout, path, add) && ok
+	ok = durationRange(r, SetHealthInterval, r.HealthCheck.Interval, MinProbeInterval, MaxProbeInterval, path, pr) && ok
+	ok = durationRange(r, SetHealthTimeout, r.HealthCheck.Timeout, MinProbeTimeout, MaxProbeTimeout, path, pr) && ok
 	if r.Has(SetWhenAllDown) && r.WhenAllDown > FailFast {
-		add(path+".when_all_down", "unknown when_all_down %d (want try_ejected or fail_fast)", int(r.WhenAllDown))
+		pr.add(path+".when_all_down", "unknown when_all_down %d (want try_ejected or fail_fast)", int(r.WhenAllDown))
 	}
 	if !ok {
 		return // an out-of-range value is not compared again
@@ -293,9 +249,9 @@ func validateSettings(r, base *Route, path string, add func(path, format string,
 		}
 		switch {
 		case own(lo):
-			add(path+"."+lo.String(), "must be <= %s (%s)", hi, from(hi, hiV))
+			pr.addValue(path+"."+lo.String(), from(hi, hiV), "must be <= %s", hi)
 		case own(hi):
-			add(path+"."+hi.String(), "must be >= %s (%s)", lo, from(lo, loV))
+			pr.addValue(path+"."+hi.String(), from(lo, loV), "must be >= %s", lo)
 		}
 	}
 	// AttemptTimeout as set (effective clamps it to Timeout).
@@ -311,7 +267,7 @@ func validateSettings(r, base *Route, path string, add func(path, format string,
 	// can break this rule.
 	order(SetHealthTimeout, SetHealthInterval, eff.HealthCheck.Timeout, eff.HealthCheck.Interval)
 	if eff.HealthCheck.Target == "" && (own(SetHealthInterval) || own(SetHealthTimeout)) {
-		add(path+".health_check", "needs target (host:port)")
+		pr.add(path+".health_check", "needs target (host:port)")
 	}
 }
 

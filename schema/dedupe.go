@@ -7,9 +7,9 @@ import (
 
 // One problem gives one message. The schema and the semantic checks may
 // each have something to say about the same value: 99999999999999999999
-// for timeout_seconds is "must be <= 300" and, decoded as a float, "must be
-// an integer"; a URL without a port fails the schema's pattern and
-// ParseURL's "needs an explicit port". mostSpecific keeps, per value
+// for timeout_seconds is "must be <= " MaxTimeoutSeconds and, decoded as a
+// float, "must be an integer"; a URL without a port fails the schema's
+// pattern and ParseURL's "needs an explicit port". mostSpecific keeps, per value
 // (file, path and position), only the most specific of those messages.
 // Messages about the document's structure (unknown, missing or duplicate
 // keys, anchors) are other problems and are always kept.

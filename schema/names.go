@@ -33,6 +33,38 @@ func GoName(id string) string {
 // ReservedGoName reports whether the generated API already uses name.
 func ReservedGoName(name string) bool { return reservedGoNames[name] }
 
+// NameClash is an exchange id whose Go constant name cannot be used.
+type NameClash struct {
+	Index int    // the id's index in the ids given to GoNames
+	Name  string // its Go name
+	// With is the index of the earlier id with the same Go name, or -1
+	// when Name is one the generated API declares itself (ReservedGoName).
+	With int
+}
+
+// GoNames is the one Go-name rule: it returns each id's Go constant name
+// (GoName) and, in order, every id whose name is reserved or already taken
+// by an earlier id. The loader reports clashes with positions, the
+// generator as errors.
+func GoNames(ids []string) (names []string, clashes []NameClash) {
+	names = make([]string, len(ids))
+	first := make(map[string]int, len(ids))
+	for i, id := range ids {
+		n := GoName(id)
+		names[i] = n
+		if ReservedGoName(n) {
+			clashes = append(clashes, NameClash{Index: i, Name: n, With: -1})
+			continue
+		}
+		if j, ok := first[n]; ok {
+			clashes = append(clashes, NameClash{Index: i, Name: n, With: j})
+			continue
+		}
+		first[n] = i
+	}
+	return names, clashes
+}
+
 // ExchangeIDPattern is the grammar of an exchange id once lower-cased:
 // words of lower-case letters and digits joined by single underscores,
 // starting with a letter. No id ends in "_" or holds "__", so the

@@ -40,7 +40,7 @@ type Transports struct {
 // timeout_seconds <= interval_seconds) are checked on these effective
 // values and reported at whichever of the two the route sets itself: an
 // override's eject: {seconds: 600} alone is an error when the max_seconds
-// it inherits (or the default 300) is smaller; nothing is raised silently.
+// it inherits (or the default, DefaultEjectMaxSeconds) is smaller; nothing is raised silently.
 // Limits and defaults are the constants in limits.go.
 type ProxyConfig struct {
 	URL            string   `json:"url,omitempty" jsonschema:"minLength=1,description=Proxy URL: scheme://[${USER_VAR}[:${PASS_VAR}]@]host:port with scheme http https socks4 socks4a socks5 or socks5h."`

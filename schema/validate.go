@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"regexp"
 	"strings"
 	"sync"
 
@@ -219,7 +218,8 @@ func (l *loader) checkSemantics(root map[string]any) {
 	// Walk keys in file order so the second of two colliding ids is the one
 	// reported.
 	seen := make(map[string]*yaml.Node, len(ex))
-	goNames := make(map[string]*yaml.Node, len(ex))
+	var ids []string
+	var keys []*yaml.Node // the key of each of ids
 	if n := l.locs["exchanges"].val; n != nil && n.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := n.Content[i]
@@ -237,16 +237,19 @@ func (l *loader) checkSemantics(root map[string]any) {
 			if !ValidExchangeID(id) {
 				continue // reported by the schema
 			}
-			name := GoName(id)
-			switch f := goNames[name]; {
-			case ReservedGoName(name):
-				l.errAt(k, []string{"exchanges", k.Value}, "exchange id %s would be Go constant %s, which the generated API uses; rename the exchange", quote(k.Value), name)
-			case f != nil:
-				l.errAt(k, []string{"exchanges", k.Value}, "exchange id %s and %s (line %d) both give Go constant %s; rename one", quote(k.Value), quote(f.Value), f.Line, name)
-			default:
-				goNames[name] = k
-			}
+			ids = append(ids, id)
+			keys = append(keys, k)
 		}
+	}
+	_, clashes := GoNames(ids)
+	for _, c := range clashes {
+		k := keys[c.Index]
+		if c.With < 0 {
+			l.errAt(k, []string{"exchanges", k.Value}, "exchange id %s would be Go constant %s, which the generated API uses; rename the exchange", quote(k.Value), c.Name)
+			continue
+		}
+		f := keys[c.With]
+		l.errAt(k, []string{"exchanges", k.Value}, "exchange id %s and %s (line %d) both give Go constant %s; rename one", quote(k.Value), quote(f.Value), f.Line, c.Name)
 	}
 	for id, t := range ex {
 		if m, ok := t.(map[string]any); ok {
@@ -281,17 +284,14 @@ func (l *loader) checkURL(raw string, path []string) *runtime.Proxy {
 		var ue *runtime.URLError
 		msg := "invalid proxy URL"
 		if errors.As(err, &ue) {
-			// The reason may quote part of the URL; never echo it.
-			msg = capString(quoted.ReplaceAllString(ue.Reason, ""), maxMsg)
+			// Its text never quotes the URL (only an out-of-range port).
+			msg = capString(ue.Error(), maxMsg)
 		}
 		l.errAt(l.locs[strings.Join(path, pathSep)].val, path, "%s", msg)
 		return nil
 	}
 	return p
 }
-
-// quoted matches a Go-quoted string and the space before it.
-var quoted = regexp.MustCompile(` ?"(?:[^"\\]|\\.)*"`)
 
 // checkInteger rejects a float such as 5.0 where the schema accepts it as
 // an integer.

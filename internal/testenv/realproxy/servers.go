@@ -323,3 +323,10 @@ func chownProxy(t testing.TB, dir string) {
 		t.Fatalf("realproxy: chown proxy: %v", err)
 	}
 }
+
+func writeFile(t testing.TB, path, content string, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), mode); err != nil {
+		t.Fatalf("realproxy: %v", err)
+	}
+}
