@@ -106,6 +106,7 @@ func BenchmarkTunnelCopy64MiB(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.SetBytes(size)
+			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
 				b.StopTimer()
