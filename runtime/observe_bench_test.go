@@ -48,6 +48,7 @@ func BenchmarkObservedPoolDial(b *testing.B) {
 				b.Fatal(err)
 			}
 			to, _ := obs.(runtime.TunnelObserver)
+			tev := runtime.Tunnel{Exchange: "binance", Transport: runtime.TransportWebSocket, Target: target, Proxy: "socks5://" + srv.Addr()}
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -57,7 +58,7 @@ func BenchmarkObservedPoolDial(b *testing.B) {
 					b.Fatal(err)
 				}
 				if to != nil {
-					c = runtime.ObserveTunnel(c, runtime.Tunnel{Exchange: "binance", Transport: runtime.TransportWebSocket, Target: target, Proxy: "socks5://" + srv.Addr()}, to)
+					c = runtime.ObserveTunnel(c, tev, to)
 				}
 				c.Close()
 			}
