@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -119,6 +120,9 @@ type Injector struct {
 
 	// health is the registry every pool of the injector shares.
 	health *HealthRegistry
+	// stats counts every dial, attempt, member state and (with a tunnel
+	// observer installed) open tunnel, for Stats.
+	stats *statsRecorder
 	// observer receives the dial events of every route (nil: none). It is
 	// the one hook every pool and dial reads, so it can become a tee of the
 	// user's observer and other recorders.
@@ -225,7 +229,7 @@ func (in *Injector) dialerFor(id string, t Transport, e *Route) (ContextDialer, 
 	}
 	if e.Direct || len(e.Proxies) == 0 {
 		if obs != nil {
-			return &observedDialer{d: &d, obs: obs}, nil
+			return newObservedDialer(&d, obs), nil
 		}
 		return &d, nil
 	}
@@ -234,7 +238,7 @@ func (in *Injector) dialerFor(id string, t Transport, e *Route) (ContextDialer, 
 		p.Timeout = e.AttemptTimeout
 		d.Proxy = &p
 		if obs != nil {
-			return &observedDialer{d: &d, obs: obs}, nil
+			return newObservedDialer(&d, obs), nil
 		}
 		return &d, nil
 	}
@@ -264,24 +268,53 @@ func (f failedDialer) DialContext(context.Context, string, string) (net.Conn, er
 }
 
 // observedDialer reports a plain Dialer's dials (direct, or a route of one
-// member) to an Observer: Attempts is 0 for a direct dial, 1 otherwise.
+// member) to an Observer: Attempts is 0 for a direct dial, 1 otherwise,
+// with one Attempt event for the member.
 type observedDialer struct {
-	d   *Dialer
-	obs Observer
+	d    *Dialer
+	name string // the member's scheme://host:port, "" when direct
+	obs  Observer
+	aobs AttemptObserver
+	tobs TunnelObserver
+}
+
+func newObservedDialer(d *Dialer, obs Observer) *observedDialer {
+	o := &observedDialer{d: d, obs: obs}
+	o.aobs, _ = obs.(AttemptObserver)
+	o.tobs, _ = obs.(TunnelObserver)
+	if d.Proxy != nil {
+		o.name = memberName(d.Proxy)
+	}
+	return o
 }
 
 func (o *observedDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	start := time.Now()
 	ctx = o.obs.DialStart(ctx, DialStart{Exchange: o.d.Exchange, Transport: o.d.Transport, Target: addr, Time: start})
 	c, err := o.d.DialContext(ctx, network, addr)
-	ev := DialDone{Exchange: o.d.Exchange, Transport: o.d.Transport, Target: addr, Duration: time.Since(start), Err: err}
+	took := time.Since(start)
+	ev := DialDone{Exchange: o.d.Exchange, Transport: o.d.Transport, Target: addr, Duration: took, Err: err}
 	if o.d.Proxy != nil {
 		ev.Attempts = 1
 		if err == nil {
-			ev.Proxy = memberName(o.d.Proxy)
+			ev.Proxy = o.name
+		}
+		if o.aobs != nil {
+			at := Attempt{Exchange: o.d.Exchange, Transport: o.d.Transport, Target: addr, Proxy: o.name, N: 1, Handshake: took, Err: err}
+			var pe *ProxyError
+			if errors.As(err, &pe) {
+				at.Stage, at.Code = pe.Stage, pe.Code
+				if pe.Status != 0 {
+					at.Code = pe.Status
+				}
+			}
+			o.aobs.Attempt(ctx, at)
 		}
 	}
 	o.obs.DialDone(ctx, ev)
+	if err == nil && o.tobs != nil {
+		c = observeTunnel(c, Tunnel{Exchange: o.d.Exchange, Transport: o.d.Transport, Target: addr, Proxy: o.name}, o.tobs)
+	}
 	return c, err
 }
 
@@ -388,12 +421,21 @@ func NewInjector(s Settings, opts ...Option) (*Injector, error) {
 	}
 
 	in := &Injector{
-		enabled:  s.Enabled,
-		byID:     make(map[string]*route, len(s.Exchanges)),
-		logger:   o.logger,
-		fromEnv:  s.FromEnv,
-		observer: o.observer,
+		enabled: s.Enabled,
+		byID:    make(map[string]*route, len(s.Exchanges)),
+		logger:  o.logger,
+		fromEnv: s.FromEnv,
+		stats:   newStatsRecorder(),
 	}
+	// Stats are always kept (a few atomic adds per dial, no allocation).
+	// Tunnels are wrapped to see their close only when the user's observer
+	// watches them: without one, a dial costs no wrapper and Stats count no
+	// open tunnels.
+	var rec Observer = dialsOnly{in.stats}
+	if _, ok := o.observer.(TunnelObserver); ok {
+		rec = in.stats
+	}
+	in.observer = teeObserver(o.observer, rec)
 	in.health = NewHealthRegistry(in.observer, nil)
 	build := func(id string) *route {
 		var effs [2]*Route
@@ -680,3 +722,12 @@ func (in *Injector) logRoutes(ctx context.Context) {
 		l.LogAttrs(ctx, slog.LevelInfo, "proxy route", attrs...)
 	}
 }
+
+// Stats returns a snapshot of the injector's counters: per route (exchange
+// and transport) the dials, attempts, failovers, failures by stage and open
+// tunnels; per proxy its health (up, ejected until when, half-open), its
+// consecutive failures and ejections, its moving handshake time and its
+// dials. Open tunnels are counted only with an observer that implements
+// TunnelObserver (WithObserver): seeing a tunnel close needs a wrapper that
+// a program without one does not pay for. No credential appears in it.
+func (in *Injector) Stats() Stats { return in.stats.snapshot(in.health) }

@@ -38,6 +38,7 @@ type Pool struct {
 	d        Dialer
 	obs      Observer
 	aobs     AttemptObserver
+	tobs     TunnelObserver // wraps each tunnel to see its close
 	pobs     ProbeObserver
 	rr       atomic.Uint64
 	fav      atomic.Int32 // StrategyFastest's current member, -1 none
@@ -70,6 +71,7 @@ func NewPool(c PoolConfig) (*Pool, error) {
 	p.fav.Store(-1)
 	if c.Observer != nil {
 		p.aobs, _ = c.Observer.(AttemptObserver)
+		p.tobs, _ = c.Observer.(TunnelObserver)
 		p.pobs, _ = c.Observer.(ProbeObserver)
 	}
 	// Members are distinct as Validate sees them: the same proxy with other
@@ -177,7 +179,11 @@ func (p *Pool) DialContext(ctx context.Context, network, addr string) (net.Conn,
 	}
 	if c != nil {
 		if p.obs != nil {
-			p.done(ctx, start, addr, p.members[winner].name, s.n, s.failovers, nil)
+			name := p.members[winner].name
+			p.done(ctx, start, addr, name, s.n, s.failovers, nil)
+			if p.tobs != nil {
+				c = observeTunnel(c, Tunnel{Exchange: p.d.Exchange, Transport: p.d.Transport, Target: addr, Proxy: name}, p.tobs)
+			}
 		}
 		return c, nil
 	}

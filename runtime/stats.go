@@ -243,6 +243,18 @@ func (r *statsRecorder) MemberState(ev MemberState) {
 	}
 }
 
+// dialsOnly is the recorder without TunnelObserver: the injector installs
+// it when no user observer watches tunnels, so that a dial costs no
+// wrapper (Stats then counts no open tunnels).
+type dialsOnly struct{ r *statsRecorder }
+
+func (d dialsOnly) DialStart(ctx context.Context, ev DialStart) context.Context {
+	return d.r.DialStart(ctx, ev)
+}
+func (d dialsOnly) DialDone(ctx context.Context, ev DialDone) { d.r.DialDone(ctx, ev) }
+func (d dialsOnly) Attempt(ctx context.Context, ev Attempt)   { d.r.Attempt(ctx, ev) }
+func (d dialsOnly) MemberState(ev MemberState)                { d.r.MemberState(ev) }
+
 func (r *statsRecorder) TunnelOpen(ev Tunnel)  { r.tunnel(ev, 1) }
 func (r *statsRecorder) TunnelClose(ev Tunnel) { r.tunnel(ev, -1) }
 

@@ -45,14 +45,13 @@ func TestStatsRecorderCountsRealDials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	to := obs.(runtime.TunnelObserver)
+	// The pool wraps each tunnel itself: its observer watches tunnels.
 	var conns []net.Conn
 	for i := range 3 {
 		c, err := p.DialContext(context.Background(), "tcp", "127.0.0.1:"+echo.port())
 		if err != nil {
 			t.Fatalf("dial %d: %v", i, err)
 		}
-		c = runtime.ObserveTunnel(c, runtime.Tunnel{Exchange: "binance", Transport: runtime.TransportWebSocket, Proxy: "socks5://" + srv.Addr()}, to)
 		roundTrip(t, c, "ping")
 		conns = append(conns, c)
 	}

@@ -70,7 +70,6 @@ func realDials(t *testing.T, obs runtime.Observer, n int) (tunnels []net.Conn, d
 		t.Fatal(err)
 	}
 	dead, live = fmt.Sprintf("socks5://127.0.0.1:%d", deadP.Port), "socks5://"+srv.Addr()
-	to, _ := obs.(runtime.TunnelObserver)
 	for i := range n {
 		c, err := p.DialContext(context.Background(), "tcp", target)
 		if err != nil {
@@ -85,22 +84,16 @@ func realDials(t *testing.T, obs runtime.Observer, n int) (tunnels []net.Conn, d
 		if _, err := io.ReadFull(c, buf); err != nil || string(buf) != msg {
 			t.Fatalf("echo %q %v", buf, err)
 		}
-		if to != nil {
-			// What the injector does with a TunnelObserver installed.
-			to.TunnelOpen(runtime.Tunnel{Exchange: "binance", Transport: runtime.TransportWebSocket, Target: target, Proxy: live})
-		}
 		tunnels = append(tunnels, c)
 	}
 	return tunnels, dead, live
 }
 
 func closeTunnels(obs runtime.Observer, cs []net.Conn, live string) {
-	to, _ := obs.(runtime.TunnelObserver)
+	// The pool wraps each tunnel (its observer watches tunnels): closing
+	// it reports TunnelClose.
 	for _, c := range cs {
 		c.Close()
-		if to != nil {
-			to.TunnelClose(runtime.Tunnel{Exchange: "binance", Transport: runtime.TransportWebSocket, Proxy: live})
-		}
 	}
 }
 
