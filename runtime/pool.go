@@ -104,12 +104,11 @@ const (
 	DefaultProbeTimeout = 5 * time.Second
 	// probeJitter is the relative jitter of the probe interval (+-10%).
 	probeJitter = 0.1
-	// fastestTolerance is how much faster (relative moving average) another
-	// member must be before StrategyFastest leaves its current member.
-	fastestTolerance = 0.2
 )
 
-// fastestToleranceDiv is 1/fastestTolerance, for integer arithmetic.
+// fastestToleranceDiv says how much faster (relative moving average)
+// another member must be before StrategyFastest leaves its current member:
+// by 1/fastestToleranceDiv (20%), in integer arithmetic.
 const fastestToleranceDiv = 5
 
 // EjectPolicy is passive health (eject: in the spec): AfterFailures

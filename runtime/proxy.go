@@ -2,6 +2,12 @@
 // Proxy type, one dialer for every proxy scheme, the injector that maps
 // exchanges to routes, and the environment overlay. It imports the standard
 // library only.
+//
+// Programs use the Injector (NewInjector, or the one Init installs) and the
+// by-id functions over the installed one (HTTPClient, DialContext,
+// WebSocketDialContext, WebSocketHTTPClient). The names in generated.go are
+// for generated code only. Every exported name is listed in api.txt, which
+// TestAPI keeps equal to the source.
 package runtime
 
 import (
