@@ -314,9 +314,10 @@ func multiline(items []jen.Code) []jen.Code {
 	return append(out, jen.Line())
 }
 
+// schemeConst returns the name of the runtime's constant for s: its URL
+// scheme in upper case (runtime.SOCKS5H is "socks5h").
 func schemeConst(s runtime.Scheme) string {
-	// GoString is "runtime.NAME"; the generated file imports runtime as is.
-	return s.GoString()[len("runtime."):]
+	return strings.ToUpper(s.String())
 }
 
 func durationLit(d time.Duration) jen.Code {

@@ -3,6 +3,7 @@ package runtime
 import (
 	"crypto/tls"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -90,4 +91,34 @@ func newBaseTransport(d ContextDialer, tlsConf *tls.Config) *http.Transport {
 		t.TLSClientConfig = tlsConf.Clone()
 	}
 	return t
+}
+
+// lateClient returns the client in slot, creating it on first use: its
+// transport sends each request through the client of the route current
+// picks at that moment.
+func lateClient(slot *atomic.Pointer[http.Client], current func() *route, ws bool) *http.Client {
+	if c := slot.Load(); c != nil {
+		return c
+	}
+	c := &http.Client{Transport: &lateTransport{current: current, ws: ws}}
+	if slot.CompareAndSwap(nil, c) {
+		return c
+	}
+	return slot.Load()
+}
+
+// lateTransport is an http.RoundTripper that looks its route up per request.
+type lateTransport struct {
+	current func() *route
+	ws      bool
+}
+
+func (l *lateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return l.current().client(l.ws).Transport.RoundTrip(req)
+}
+
+// CloseIdleConnections closes the idle connections of the current route's
+// client.
+func (l *lateTransport) CloseIdleConnections() {
+	l.current().client(l.ws).CloseIdleConnections()
 }

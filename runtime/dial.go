@@ -17,8 +17,9 @@ import (
 //
 // Through a proxy, DialContext runs the whole set-up (TCP to the proxy, TLS
 // to an https proxy, authentication, the CONNECT or SOCKS request) within
-// Proxy.SetupTimeout and the caller's context, closes the socket as soon as
-// the context is done, and clears every deadline it set before returning.
+// the proxy's Timeout (DefaultTimeout when zero) and the caller's context,
+// closes the socket as soon as the context is done, and clears every
+// deadline it set before returning.
 // No goroutine outlives a dial. Errors are *ProxyError.
 type Dialer struct {
 	Proxy     *Proxy
@@ -61,7 +62,7 @@ func (d *Dialer) dialProxy(ctx context.Context, p *Proxy, network, addr string) 
 	if err != nil {
 		return nil, d.configError(p, err)
 	}
-	timeout := p.SetupTimeout()
+	timeout := p.setupTimeout()
 	s := &setup{d: d, p: p, start: start, timeout: timeout, deadline: start.Add(timeout), own: true}
 	if dl, ok := ctx.Deadline(); ok && dl.Before(s.deadline) {
 		s.deadline, s.own = dl, false

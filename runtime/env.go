@@ -49,12 +49,12 @@ import (
 //
 // URLs follow the spec's rules except that literal credentials are allowed:
 // the environment already carries secrets (like HTTPS_PROXY does), and the
-// values never reach an error, a log line or Explain. ${VAR} references work
+// values never reach an error, a log line or ExplainRoutes. ${VAR} references work
 // too and are resolved by NewInjector's WithLookup.
 //
 // Every unknown or invalid variable is reported (errors.Join, sorted), as an
 // *EnvError naming the variable and the problem, never its value; on error s
-// is returned unchanged. An EnvPrefix that is not ValidEnvPrefix is an error
+// is returned unchanged. An EnvPrefix that is not validEnvPrefix is an error
 // (a *SettingsError) before any variable is read. The result's FromEnv records which variables shaped
 // which route.
 func ApplyEnv(s Settings, environ []string) (Settings, error) {
@@ -64,9 +64,9 @@ func ApplyEnv(s Settings, environ []string) (Settings, error) {
 	prefix := s.EnvPrefix
 	if prefix == "" {
 		prefix = DefaultEnvPrefix
-	} else if !ValidEnvPrefix(prefix) {
+	} else if !validEnvPrefix(prefix) {
 		// A short prefix like "P" would claim PATH and PWD.
-		return s, &SettingsError{Path: "env_prefix", Reason: fmt.Sprintf("must be at least %d characters of letters, digits and _, start with a letter and end in _ (like MYAPP_PROXY_)", MinEnvPrefixLen)}
+		return s, &SettingsError{Path: "env_prefix", Reason: fmt.Sprintf("must be at least %d characters of letters, digits and _, start with a letter and end in _ (like MYAPP_PROXY_)", minEnvPrefixLen)}
 	}
 	prefix = strings.ToUpper(prefix)
 	o, errs := parseEnv(environ, prefix)
@@ -99,7 +99,7 @@ func (o *envOverlay) apply(s Settings, prefix string) (Settings, []error) {
 	// Exchange keys of s by lower-case id, so env ids match case-insensitively.
 	keyOf := make(map[string]string, len(s.Exchanges))
 	for k := range s.Exchanges {
-		keyOf[injLowerID(k)] = k
+		keyOf[NormalizeExchangeID(k)] = k
 	}
 	if len(o.routes) > 0 {
 		out.Exchanges = make(map[string]Routes, len(s.Exchanges)+len(o.routes))

@@ -145,7 +145,7 @@ func parseEnv(environ []string, prefix string) (*envOverlay, []error) {
 			continue
 		}
 		if target.id != "" && !ValidExchangeID(target.id) {
-			errs = append(errs, envErr(v.name, "invalid exchange id %q: %s", capText(target.id), ExchangeIDRule))
+			errs = append(errs, envErr(v.name, "invalid exchange id %q: %s", capText(target.id), exchangeIDRule))
 			continue
 		}
 		if badT != "" {
@@ -210,7 +210,7 @@ func parseEnvKey(key string) (target envTarget, field, badT string, ok bool) {
 				ti = n - 3 // a nested field, known or not
 			}
 		}
-		target.id = strings.ToLower(strings.Join(parts[1:ti], "__"))
+		target.id = NormalizeExchangeID(strings.Join(parts[1:ti], "__"))
 	default:
 		return target, "", "", false
 	}

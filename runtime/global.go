@@ -28,8 +28,9 @@ var (
 	direct = newRoute(nil, DefaultRouteID, [2]*Route{}, [2]RouteSource{}, nil)
 )
 
-// Install makes in the global injector and starts its health checks; nil
-// uninstalls. The injector it replaces has its health checks stopped (its
+// Install makes in the global injector and starts its health checks. Nil
+// uninstalls: the routes of the generated package's table apply again, or,
+// with none, everything is direct (or uses the legacy fallback). The injector it replaces has its health checks stopped (its
 // routes still dial). The by-id clients and dial functions already handed
 // out follow the new one at their next dial.
 func Install(in *Injector) {
@@ -75,11 +76,6 @@ func Init(s Settings, opts ...Option) (*Injector, error) {
 // Installed returns the global injector, or nil.
 func Installed() *Injector { return installed.Load() }
 
-// Uninstall removes the global injector: the routes of the table given to
-// RegisterTable apply again, or, with none, everything is direct (or uses
-// the legacy fallback).
-func Uninstall() { Install(nil) }
-
 // SetFallback sets the legacy proxy (requirement R2.3, docs/TRACEABILITY.md) used where no injector is
 // installed, or where the installed one has no route for a transport (no
 // override and no default, or disabled) and no WithFallback of its own. An
@@ -100,16 +96,13 @@ func SetFallback(p *Proxy) error {
 		return err
 	}
 	c := *p
-	e := &Route{Proxies: []*Proxy{&c}, Timeout: c.SetupTimeout(), AttemptTimeout: c.SetupTimeout(), Optimistic: c.Optimistic}
+	e := &Route{Proxies: []*Proxy{&c}, Timeout: c.setupTimeout(), AttemptTimeout: c.setupTimeout(), Optimistic: c.Optimistic}
 	r := newRoute(nil, DefaultRouteID, [2]*Route{e, e}, [2]RouteSource{SourceFallback, SourceFallback}, nil)
 	if old := legacy.Swap(r); old != nil {
 		old.closeIdle()
 	}
 	return nil
 }
-
-// Fallback returns the legacy proxy of SetFallback, or nil.
-func Fallback() *Proxy { return legacyProxy() }
 
 func legacyProxy() *Proxy {
 	if r := legacy.Load(); r != nil {
@@ -148,18 +141,6 @@ func pick(id string, t Transport) (*route, *Injector) {
 func ProxyFor(id string, t Transport) *Proxy {
 	r, _ := pick(id, t)
 	return r.first(tIndex(t))
-}
-
-// DialerFor returns a new Dialer over the first member of the global route
-// of exchange id and transport t as it is now (a snapshot, without
-// failover; DialContext, HTTPClient and WebSocketDialContext dial through
-// the route's pool and look the route up at each dial).
-func DialerFor(id string, t Transport) *Dialer {
-	r, in := pick(id, t)
-	if in != nil {
-		return in.Dialer(id, t)
-	}
-	return &Dialer{Proxy: r.first(tIndex(t)), Exchange: injLowerID(id), Transport: t}
 }
 
 // DialContext connects to addr over the global route of exchange id and
@@ -203,7 +184,7 @@ var (
 const maxGlobalClients = 4096
 
 func globalClient(exchangeID string, ws bool) *http.Client {
-	id := injLowerID(exchangeID)
+	id := NormalizeExchangeID(exchangeID)
 	t := TransportHTTP
 	i := 0
 	if ws {

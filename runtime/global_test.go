@@ -14,7 +14,7 @@ import (
 // resetGlobal clears the global injector and fallback now and after the test.
 func resetGlobal(t *testing.T) {
 	t.Helper()
-	clear := func() { Uninstall(); _ = SetFallback(nil); registered.Store(nil) }
+	clear := func() { Install(nil); _ = SetFallback(nil); registered.Store(nil) }
 	clear()
 	t.Cleanup(clear)
 }
@@ -55,7 +55,7 @@ func TestGlobalFallback(t *testing.T) {
 	if err := SetFallback(legacyPx); err != nil {
 		t.Fatal(err)
 	}
-	if Fallback() == legacyPx || routeStr(Fallback()) != routeStr(legacyPx) {
+	if legacyProxy() == legacyPx || routeStr(legacyProxy()) != routeStr(legacyPx) {
 		t.Error("SetFallback did not copy the proxy")
 	}
 
@@ -88,9 +88,6 @@ func TestGlobalFallback(t *testing.T) {
 		if got := routeStr(ProxyFor(c.id, c.t)); got != c.want {
 			t.Errorf("ProxyFor(%s, %s) = %s, want %s", c.id, c.t, got, c.want)
 		}
-		if got := routeStr(DialerFor(c.id, c.t).Proxy); got != c.want {
-			t.Errorf("DialerFor(%s, %s) = %s, want %s", c.id, c.t, got, c.want)
-		}
 	}
 	if inner(HTTPClient("kraken")) != Installed().HTTPClient("kraken") {
 		t.Error("HTTPClient(kraken) is not the injector's client")
@@ -116,7 +113,7 @@ func TestGlobalFallback(t *testing.T) {
 		t.Errorf("disabled: %s, want the legacy proxy", got)
 	}
 
-	if err := SetFallback(nil); err != nil || Fallback() != nil {
+	if err := SetFallback(nil); err != nil || legacyProxy() != nil {
 		t.Error("SetFallback(nil) did not clear")
 	}
 	if p := ProxyFor("kraken", TransportHTTP); p != nil {
@@ -153,9 +150,9 @@ func TestGlobalInstall(t *testing.T) {
 	if Installed() != in {
 		t.Error("a failed InstallSettings replaced the injector")
 	}
-	Uninstall()
+	Install(nil)
 	if ProxyFor("binance", TransportHTTP) != nil || Installed() != nil {
-		t.Error("Uninstall did not restore direct")
+		t.Error("Install(nil) did not restore direct")
 	}
 	Install(in)
 	if Installed() != in {
@@ -289,7 +286,7 @@ func TestGlobalConcurrent(t *testing.T) {
 				_ = ProxyFor("binance", TransportHTTP)
 				_ = HTTPClient("binance")
 				_ = WebSocketHTTPClient("kraken")
-				_ = DialerFor("okx", TransportWebSocket)
+				_ = WebSocketDialContext("okx")
 			}
 		}()
 	}
@@ -298,7 +295,7 @@ func TestGlobalConcurrent(t *testing.T) {
 			Install(in)
 			_ = SetFallback(px(HTTP, "legacy", 8080))
 		} else {
-			Uninstall()
+			Install(nil)
 			_ = SetFallback(nil)
 		}
 	}

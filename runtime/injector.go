@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// DefaultRouteID names the default route in Explain. Logs, errors and
+// DefaultRouteID names the default route in ExplainRoutes. Logs, errors and
 // dialers of an id the settings do not list name that id, never this.
 const DefaultRouteID = "*"
 
@@ -171,7 +171,7 @@ func (r *route) forID(id string) *route {
 	if r.id != DefaultRouteID {
 		return r
 	}
-	id = injLowerID(id)
+	id = NormalizeExchangeID(id)
 	r.namedMu.RLock()
 	n := r.named[id]
 	r.namedMu.RUnlock()
@@ -356,7 +356,7 @@ func NewInjector(s Settings, opts ...Option) (*Injector, error) {
 	prep := func(p *Proxy, path string) *Proxy {
 		q := p
 		if o.lookup != nil {
-			r, err := p.Resolve(o.lookup)
+			r, err := p.resolve(o.lookup)
 			if err != nil {
 				errs = append(errs, &SettingsError{Path: path, Reason: err.Error(), Err: err})
 			} else if reason := credentialProblem(r); reason != "" {
@@ -398,7 +398,7 @@ func NewInjector(s Settings, opts ...Option) (*Injector, error) {
 			copyField(fallback, &builtinRoute, f)
 		}
 		fallback.Set = allRouteFields
-		fallback.Timeout = fb.SetupTimeout()
+		fallback.Timeout = fb.setupTimeout()
 		fallback.AttemptTimeout = fallback.Timeout
 		fallback.Optimistic = fb.Optimistic
 	}
@@ -412,7 +412,7 @@ func NewInjector(s Settings, opts ...Option) (*Injector, error) {
 		}
 		path := "default." + t.String()
 		if ro.Source == SourceOverride {
-			path = "exchanges." + injLowerID(id) + "." + t.String()
+			path = "exchanges." + NormalizeExchangeID(id) + "." + t.String()
 		}
 		// The settings are the exchange's own; the members come from the
 		// route that names them (resolved once per path).
@@ -447,7 +447,7 @@ func NewInjector(s Settings, opts ...Option) (*Injector, error) {
 	}
 	in.def = build(DefaultRouteID)
 	for key := range s.Exchanges {
-		id := injLowerID(key)
+		id := NormalizeExchangeID(key)
 		in.byID[id] = build(id)
 		in.ids = append(in.ids, id)
 		in.maxIDLen = max(in.maxIDLen, len(id))
@@ -517,29 +517,18 @@ func (in *Injector) lookup(id string) *route {
 		return r // the common case: a known id in lower case
 	}
 	for i := 0; i < len(id); i++ {
-		if c := id[i]; 'A' <= c && c <= 'Z' {
+		if foldASCII(id[i]) != id[i] {
 			return in.lookupFold(id)
 		}
 	}
 	return in.def
 }
 
+// lookupFold looks up id folded with NormalizeExchangeID's rule, without
+// allocating for an id of up to 64 bytes.
 func (in *Injector) lookupFold(id string) *route {
 	var buf [64]byte
-	var b []byte
-	if len(id) <= len(buf) {
-		b = buf[:len(id)]
-	} else {
-		b = make([]byte, len(id))
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b[i] = c
-	}
-	if r, ok := in.byID[string(b)]; ok {
+	if r, ok := in.byID[string(appendFolded(buf[:0], id))]; ok {
 		return r
 	}
 	return in.def
@@ -566,25 +555,9 @@ func (in *Injector) Route(id string, t Transport) *Route {
 	return in.lookup(id).eff[tIndex(t)]
 }
 
-// DefaultProxy returns the default route's proxy for transport t: what ids
-// the settings do not list get (nil means direct).
-func (in *Injector) DefaultProxy(t Transport) *Proxy { return in.def.first(tIndex(t)) }
-
 // Source returns where the route of Proxy(id, t) comes from.
 func (in *Injector) Source(id string, t Transport) RouteSource {
 	return in.lookup(id).source[tIndex(t)]
-}
-
-// Dialer returns a new Dialer over the first member of the route of exchange
-// id and transport t (direct when the route is). It does not fail over: a
-// pool route dials through DialContext and WebSocketDialContext.
-func (in *Injector) Dialer(id string, t Transport) *Dialer {
-	r := in.lookup(id)
-	name := r.id
-	if r == in.def {
-		name = injLowerID(id)
-	}
-	return &Dialer{Proxy: r.first(tIndex(t)), Exchange: name, Transport: t, Logger: in.logger}
 }
 
 // DialContext connects to addr over the route of exchange id and transport
@@ -628,8 +601,10 @@ func (in *Injector) CloseIdleConnections() {
 	}
 }
 
-// RouteInfo describes one effective route, for `proxygen explain`.
-type RouteInfo struct {
+// routeInfo is one line of the route table Init logs: an effective route
+// as the injector holds it, credentials resolved but never shown. (What a
+// program or `proxygen explain` shows of a spec is ExplainRoutes'.)
+type routeInfo struct {
 	Exchange  string // lower-case id, or DefaultRouteID for ids the settings do not list
 	Transport Transport
 	Proxy     string // redacted proxy URL, or "direct"
@@ -639,28 +614,28 @@ type RouteInfo struct {
 	Env []string
 }
 
-// SourceLabel returns "env" when environment variables shaped the route,
+// sourceLabel returns "env" when environment variables shaped the route,
 // else Source.String().
-func (r RouteInfo) SourceLabel() string {
+func (r routeInfo) sourceLabel() string {
 	if len(r.Env) > 0 {
 		return "env"
 	}
 	return r.Source.String()
 }
 
-// Explain returns the effective routes: every listed exchange (sorted) for
-// http then websocket, then the default route (DefaultRouteID).
-func (in *Injector) Explain() []RouteInfo {
-	out := make([]RouteInfo, 0, 2*len(in.ids)+2)
+// routeTable returns the effective routes: every listed exchange (sorted)
+// for http then websocket, then the default route (DefaultRouteID).
+func (in *Injector) routeTable() []routeInfo {
+	out := make([]routeInfo, 0, 2*len(in.ids)+2)
 	for _, id := range in.ids {
 		out = in.explain(out, in.byID[id])
 	}
 	return in.explain(out, in.def)
 }
 
-func (in *Injector) explain(out []RouteInfo, r *route) []RouteInfo {
+func (in *Injector) explain(out []routeInfo, r *route) []routeInfo {
 	for i, t := range [2]Transport{TransportHTTP, TransportWebSocket} {
-		ri := RouteInfo{Exchange: r.id, Transport: t, Proxy: "direct", Source: r.source[i]}
+		ri := routeInfo{Exchange: r.id, Transport: t, Proxy: "direct", Source: r.source[i]}
 		if p := r.first(i); p != nil {
 			ri.Proxy = p.String()
 		}
@@ -697,7 +672,7 @@ func (in *Injector) logRoutes(ctx context.Context) {
 	if !l.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
-	for _, ri := range in.Explain() {
+	for _, ri := range in.routeTable() {
 		r, name := in.byID[ri.Exchange], ri.Exchange
 		if ri.Exchange == DefaultRouteID {
 			r, name = in.def, defaultRouteLabel
@@ -712,7 +687,7 @@ func (in *Injector) logRoutes(ctx context.Context) {
 			slog.String("transport", ri.Transport.String()),
 			slog.String("scheme", scheme),
 			slog.String("proxy", addr),
-			slog.String("source", ri.SourceLabel()),
+			slog.String("source", ri.sourceLabel()),
 		}
 		if size > 0 {
 			// proxy is the first member; the pool's size and strategy

@@ -319,7 +319,7 @@ func probeGoroutines() int {
 // injector starts them (right away); Close stops them and no probe
 // goroutine is left; installing another injector stops the replaced one's.
 func TestInjectorProbeLifecycle(t *testing.T) {
-	t.Cleanup(runtime.Uninstall)
+	t.Cleanup(func() { runtime.Install(nil) })
 	echo := newEcho(t, "127.0.0.1:0")
 	_, ps := switches(t, 2)
 	rec := &recorder{}
@@ -358,7 +358,7 @@ func TestInjectorProbeLifecycle(t *testing.T) {
 // Init (its compiled-in injector included), starts them at Init, and
 // Shutdown stops them.
 func TestTableShutdown(t *testing.T) {
-	t.Cleanup(runtime.Uninstall)
+	t.Cleanup(func() { runtime.Install(nil) })
 	echo := newEcho(t, "127.0.0.1:0")
 	_, ps := switches(t, 2)
 	s := probeSettings(ps, "127.0.0.1:"+echo.port())

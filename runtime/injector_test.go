@@ -106,8 +106,8 @@ func TestInjectorCaseInsensitive(t *testing.T) {
 			t.Errorf("Proxy(%q) = %v, want direct", id, got)
 		}
 	}
-	if got := routeStr(in.DefaultProxy(TransportHTTP)); got != "socks5h://def:1" || in.DefaultProxy(TransportWebSocket) != nil {
-		t.Errorf("DefaultProxy(http) = %s", got)
+	if got := routeStr(in.Proxy(DefaultRouteID, TransportHTTP)); got != "socks5h://def:1" || in.Proxy(DefaultRouteID, TransportWebSocket) != nil {
+		t.Errorf("Proxy(DefaultRouteID, http) = %s", got)
 	}
 	// Non-ASCII look-alikes and over-long ids are unknown: default route.
 	for _, id := range []string{"\u212Araken", "kraken ", strings.Repeat("k", 100), ""} {
@@ -239,20 +239,19 @@ func TestInjectorDialer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := in.Dialer("BINANCE", TransportHTTP)
-	if d.Exchange != "binance" || d.Transport != TransportHTTP || routeStr(d.Proxy) != "http://b:2" || d.Logger != logger {
+	// A route of one member dials through a plain Dialer named after the
+	// exchange (lower case), with the injector's logger.
+	d, _ := in.lookup("BINANCE").forID("BINANCE").dial[0].(*Dialer)
+	if d == nil || d.Exchange != "binance" || d.Transport != TransportHTTP || routeStr(d.Proxy) != "http://b:2" || d.Logger != logger {
 		t.Errorf("Dialer = %+v", d)
 	}
-	d = in.Dialer("OKX", TransportWebSocket)
-	if d.Exchange != "okx" || routeStr(d.Proxy) != "socks5h://def:1" {
+	d, _ = in.lookup("OKX").forID("OKX").dial[1].(*Dialer)
+	if d == nil || d.Exchange != "okx" || routeStr(d.Proxy) != "socks5h://def:1" {
 		t.Errorf("unknown-id Dialer = %+v", d)
-	}
-	if d1, d2 := in.Dialer("binance", TransportHTTP), in.Dialer("binance", TransportHTTP); d1 == d2 {
-		t.Error("Dialer returns a shared pointer")
 	}
 }
 
-func TestExplain(t *testing.T) {
+func TestRouteTable(t *testing.T) {
 	s := envBase()
 	s, err := ApplyEnv(s, []string{"CRYPTOFEED_PROXY_EXCHANGES__BYBIT__HTTP__URL=http://u:" + canary + "@env:1", "CRYPTOFEED_PROXY_DEFAULT__WEBSOCKET__TIMEOUT_SECONDS=7"})
 	if err != nil {
@@ -263,8 +262,8 @@ func TestExplain(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, r := range in.Explain() {
-		got = append(got, strings.Join([]string{r.Exchange, r.Transport.String(), r.Proxy, r.Source.String(), r.SourceLabel(), strings.Join(r.Env, ",")}, " "))
+	for _, r := range in.routeTable() {
+		got = append(got, strings.Join([]string{r.Exchange, r.Transport.String(), r.Proxy, r.Source.String(), r.sourceLabel(), strings.Join(r.Env, ",")}, " "))
 	}
 	want := []string{
 		"binance http https://eu-egress.internal:8443 override override ",
@@ -277,11 +276,11 @@ func TestExplain(t *testing.T) {
 		"* websocket http://***@proxy.internal:3128 default env CRYPTOFEED_PROXY_DEFAULT__WEBSOCKET__TIMEOUT_SECONDS",
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("Explain:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		t.Errorf("routeTable:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	s.Enabled = false
 	in, _ = NewInjector(s)
-	if r := in.Explain()[0]; r.Proxy != "direct" || r.Source != SourceDisabled {
+	if r := in.routeTable()[0]; r.Proxy != "direct" || r.Source != SourceDisabled {
 		t.Errorf("disabled: %+v", r)
 	}
 }

@@ -102,14 +102,13 @@ const (
 	DefaultProbeInterval = 30 * time.Second
 	// DefaultProbeTimeout is health_check.timeout_seconds.
 	DefaultProbeTimeout = 5 * time.Second
-	// ProbeJitter is the relative jitter of the probe interval (+-10%).
-	ProbeJitter = 0.1
-	// FastestTolerance is how much faster (relative moving average) another
-	// member must be before StrategyFastest leaves its current member.
-	FastestTolerance = 0.2
+	// probeJitter is the relative jitter of the probe interval (+-10%).
+	probeJitter = 0.1
 )
 
-// fastestToleranceDiv is 1/FastestTolerance, for integer arithmetic.
+// fastestToleranceDiv says how much faster (relative moving average)
+// another member must be before StrategyFastest leaves its current member:
+// by 1/fastestToleranceDiv (20%), in integer arithmetic.
 const fastestToleranceDiv = 5
 
 // EjectPolicy is passive health (eject: in the spec): AfterFailures
@@ -231,7 +230,9 @@ var ErrAllProxiesFailed = errors.New("all proxies failed")
 // each attempt's error, in the order they finished; each is a *ProxyError
 // and names its member redacted, so the text never contains a credential.
 // errors.As finds each attempt's *ProxyError, and errors.Is sees through
-// them (context.DeadlineExceeded, ErrProxyAuth, ...).
+// them (context.DeadlineExceeded, ErrProxyAuth, ...). Timeout reports a
+// deadline; errors.As with a net.Error finds the attempt (or context
+// error) that is one.
 type PoolError struct {
 	Exchange  string
 	Transport Transport
@@ -300,11 +301,6 @@ func (e *PoolError) Timeout() bool {
 	}
 	return false
 }
-
-// Temporary is part of net.Error; it equals Timeout.
-//
-// Deprecated: as net.Error.Temporary.
-func (e *PoolError) Temporary() bool { return e.Timeout() }
 
 // proxyKey is a proxy's identity for health: scheme, host, port.
 type proxyKey struct {

@@ -93,9 +93,9 @@ func (pr *Prober) Close() error {
 	return nil
 }
 
-// jitter returns d +-ProbeJitter, at random.
+// jitter returns d +-probeJitter, at random.
 func jitter(d time.Duration) time.Duration {
-	span := int64(float64(d) * ProbeJitter)
+	span := int64(float64(d) * probeJitter)
 	if span <= 0 {
 		return d
 	}

@@ -2,6 +2,12 @@
 // Proxy type, one dialer for every proxy scheme, the injector that maps
 // exchanges to routes, and the environment overlay. It imports the standard
 // library only.
+//
+// Programs use the Injector (NewInjector, or the one Init installs) and the
+// by-id functions over the installed one (HTTPClient, DialContext,
+// WebSocketDialContext, WebSocketHTTPClient). The names in generated.go are
+// for generated code only. Every exported name is listed in api.txt, which
+// TestAPI keeps equal to the source.
 package runtime
 
 import (
@@ -13,11 +19,6 @@ import (
 	"strconv"
 	"time"
 )
-
-// SupportPackageIsVersion1 is referenced by generated code. A generated file
-// that needs a newer runtime names a constant this package does not define,
-// so the build fails instead of misbehaving at run time.
-const SupportPackageIsVersion1 = true
 
 // DefaultTimeout bounds a tunnel's set-up when Proxy.Timeout is zero.
 const DefaultTimeout = 30 * time.Second
@@ -45,27 +46,8 @@ func (s Scheme) String() string {
 	return "scheme(" + strconv.Itoa(int(s)) + ")"
 }
 
-// GoString returns the Go name of the constant, such as "runtime.SOCKS5H".
-func (s Scheme) GoString() string {
-	switch s {
-	case HTTP:
-		return "runtime.HTTP"
-	case HTTPS:
-		return "runtime.HTTPS"
-	case SOCKS4:
-		return "runtime.SOCKS4"
-	case SOCKS4A:
-		return "runtime.SOCKS4A"
-	case SOCKS5:
-		return "runtime.SOCKS5"
-	case SOCKS5H:
-		return "runtime.SOCKS5H"
-	}
-	return "runtime.Scheme(" + strconv.Itoa(int(s)) + ")"
-}
-
-// ParseScheme maps a URL scheme (case-insensitive) to a Scheme.
-func ParseScheme(s string) (Scheme, bool) {
+// parseScheme maps a URL scheme (case-insensitive) to a Scheme.
+func parseScheme(s string) (Scheme, bool) {
 	for i, n := range schemeNames {
 		if i > 0 && len(n) == len(s) && equalFold(n, s) {
 			return Scheme(i), true
@@ -119,8 +101,9 @@ type Proxy struct {
 	// value.
 	Password Secret
 	// UserVar and PasswordVar name environment variables that hold User and
-	// Password (a ${VAR} in the spec). Resolve fills the values in and clears
-	// these; a dial over a Proxy with a variable still set fails and names it.
+	// Password (a ${VAR} in the spec). The injector fills the values in
+	// (WithLookup; Init uses the environment) and clears these; a dial over
+	// a Proxy with a variable still set fails and names it.
 	UserVar     string
 	PasswordVar string
 
@@ -155,18 +138,18 @@ func (p Proxy) HasCredentials() bool {
 // proxy has a user or a password (resolved, not ${VAR} references).
 func (p *Proxy) sendsCredentials() bool { return p.User != "" || !p.Password.IsZero() }
 
-// SetupTimeout returns Timeout, or DefaultTimeout when it is zero.
-func (p *Proxy) SetupTimeout() time.Duration {
+// setupTimeout returns Timeout, or DefaultTimeout when it is zero.
+func (p *Proxy) setupTimeout() time.Duration {
 	if p.Timeout > 0 {
 		return p.Timeout
 	}
 	return DefaultTimeout
 }
 
-// Resolve returns a copy of p with UserVar and PasswordVar looked up by
+// resolve returns a copy of p with UserVar and PasswordVar looked up by
 // lookup (os.LookupEnv in Init). A variable that is not set is an error that
 // names it; its value is never part of an error.
-func (p *Proxy) Resolve(lookup func(string) (string, bool)) (*Proxy, error) {
+func (p *Proxy) resolve(lookup func(string) (string, bool)) (*Proxy, error) {
 	if p == nil || (p.UserVar == "" && p.PasswordVar == "") {
 		return p, nil
 	}
@@ -243,19 +226,6 @@ type UnresolvedError struct{ Var string }
 
 func (e *UnresolvedError) Error() string {
 	return "proxy credential variable " + e.Var + " is not set"
-}
-
-func equalFold(lower, s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // sprintf remains only for global.go and injector.go;

@@ -7,7 +7,7 @@ import (
 )
 
 // RouteField names one setting of a Route: a bit of Route.Set, and the
-// unit of inheritance and of Explain's sources.
+// unit of inheritance and of ExplainRoutes' sources.
 type RouteField uint16
 
 // The settings of a route, in spec order.
@@ -297,12 +297,12 @@ func exchangeRoute(s *Settings, id string, t Transport) (string, *Route) {
 	if id == "" || id == DefaultRouteID {
 		return "", nil
 	}
-	low := injLowerID(id)
+	low := NormalizeExchangeID(id)
 	if rs, ok := s.Exchanges[id]; ok {
 		return low, rs.Get(t)
 	}
 	for k, rs := range s.Exchanges {
-		if injLowerID(k) == low {
+		if NormalizeExchangeID(k) == low {
 			return low, rs.Get(t)
 		}
 	}
@@ -423,9 +423,9 @@ func (r *Route) Policy() PoolPolicy {
 	return p
 }
 
-// Vars returns the ${VAR} names the route's members need for their
+// vars returns the ${VAR} names the route's members need for their
 // credentials, sorted and without repeats.
-func (r *Route) Vars() []string {
+func (r *Route) vars() []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, p := range r.Proxies {
@@ -471,7 +471,7 @@ type RouteExplain struct {
 func ExplainRoutes(s Settings) []RouteExplain {
 	ids := make([]string, 0, len(s.Exchanges)+1)
 	for k := range s.Exchanges {
-		ids = append(ids, injLowerID(k))
+		ids = append(ids, NormalizeExchangeID(k))
 	}
 	sort.Strings(ids)
 	ids = append(ids, DefaultRouteID)
@@ -479,7 +479,7 @@ func ExplainRoutes(s Settings) []RouteExplain {
 	for _, id := range ids {
 		for _, t := range [2]Transport{TransportHTTP, TransportWebSocket} {
 			r, o := ResolveRoute(s, id, t)
-			e := RouteExplain{Exchange: id, Transport: t, Origin: o, Vars: r.Vars()}
+			e := RouteExplain{Exchange: id, Transport: t, Origin: o, Vars: r.vars()}
 			if !r.Direct {
 				for _, p := range r.Proxies {
 					if p != nil {

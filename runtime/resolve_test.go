@@ -92,8 +92,8 @@ func TestResolveRouteDestination(t *testing.T) {
 	if o.Source != SourceOverride || len(r.Proxies) != 2 || r.Proxies[0].Host != "a" || r.Proxies[1].Host != "b" {
 		t.Fatalf("binance: %v %+v", o.Source, r)
 	}
-	if len(r.Vars()) != 0 {
-		t.Errorf("binance inherited credentials: %v", r.Vars())
+	if len(r.vars()) != 0 {
+		t.Errorf("binance inherited credentials: %v", r.vars())
 	}
 	for _, p := range r.Proxies {
 		if p.Timeout != 9*time.Second || !p.Optimistic {
@@ -133,8 +133,8 @@ func TestResolveRouteDestination(t *testing.T) {
 			t.Errorf("%q %v: %v %s, want %v %s", tt.id, tt.t, o.Source, got, tt.src, tt.want)
 		}
 	}
-	if r, _ := ResolveRoute(s, "okx", TransportHTTP); !reflect.DeepEqual(r.Vars(), []string{"DEF_PASS", "DEF_USER"}) {
-		t.Errorf("vars %v", r.Vars())
+	if r, _ := ResolveRoute(s, "okx", TransportHTTP); !reflect.DeepEqual(r.vars(), []string{"DEF_PASS", "DEF_USER"}) {
+		t.Errorf("vars %v", r.vars())
 	}
 
 	// A direct default gives an override nothing to inherit.

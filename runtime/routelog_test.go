@@ -58,7 +58,7 @@ func TestUnlistedIDInErrorsAndLogs(t *testing.T) {
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	old := slog.Default()
 	slog.SetDefault(logger) // the legacy fallback's dialers log to the default
-	t.Cleanup(func() { slog.SetDefault(old); runtime.Uninstall(); _ = runtime.SetFallback(nil) })
+	t.Cleanup(func() { slog.SetDefault(old); runtime.Install(nil); _ = runtime.SetFallback(nil) })
 
 	s := runtime.Settings{Enabled: true, EnvPrefix: "PROXYGEN_TEST_NONE_",
 		Default:   runtime.Routes{HTTP: &runtime.Route{Proxies: []*runtime.Proxy{dead}, Timeout: 2 * time.Second}, WebSocket: &runtime.Route{Proxies: []*runtime.Proxy{dead}, Timeout: 2 * time.Second}},
@@ -90,7 +90,7 @@ func TestUnlistedIDInErrorsAndLogs(t *testing.T) {
 	check("global HTTPClient", "otherex", get(runtime.HTTPClient("OtherEx")))
 	check("global WebSocketHTTPClient", "otherex", get(runtime.WebSocketHTTPClient("OtherEx")))
 
-	runtime.Uninstall()
+	runtime.Install(nil)
 	if err := runtime.SetFallback(dead); err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestInitLogsRouteTable(t *testing.T) {
 		}}
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	t.Cleanup(runtime.Uninstall)
+	t.Cleanup(func() { runtime.Install(nil) })
 	in, err := runtime.Init(s, runtime.WithLogger(logger))
 	if err != nil {
 		t.Fatal(err)

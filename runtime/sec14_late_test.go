@@ -56,8 +56,8 @@ func newLateFixture(t *testing.T) *lateFixture {
 		}}
 	}
 	runtime.UnregisterTableForTest()
-	runtime.Uninstall()
-	t.Cleanup(func() { runtime.UnregisterTableForTest(); runtime.Uninstall() })
+	runtime.Install(nil)
+	t.Cleanup(func() { runtime.UnregisterTableForTest(); runtime.Install(nil) })
 	f.table = runtime.RegisterTable(runtime.NewTable(settings, []string{"binance"}, []*runtime.Route{r}, []*runtime.Route{r}, nil, nil))
 	return f
 }

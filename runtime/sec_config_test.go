@@ -292,7 +292,7 @@ func TestSec12_CredentialShapesRefusedAtConfig(t *testing.T) {
 }
 
 // Issue 9 item 14 (prefix): a prefix must end in '_' and be at least
-// MinEnvPrefixLen long; "P" would claim PATH and PWD.
+// minEnvPrefixLen long; "P" would claim PATH and PWD.
 func TestSec14_EnvPrefixRule(t *testing.T) {
 	for _, p := range []string{"P", "P_", "AB", "_AB_", "1AB_", "A-B_", "ABC"} {
 		s := runtime.Settings{Enabled: true, EnvPrefix: p}

@@ -20,7 +20,7 @@ type Settings struct {
 
 	// FromEnv is set by ApplyEnv: for each route it set or changed
 	// ("default.http", "exchanges.binance.websocket", or "enabled"), the
-	// names of the variables, sorted. Never values. Explain reports them.
+	// names of the variables, sorted. Never values. ExplainRoutes reports them.
 	FromEnv map[string][]string
 }
 

@@ -147,7 +147,7 @@ func (p *Pool) fastestLarge(ord *[MaxPoolMembers]uint8, mask uint64) int {
 // fastestInto lists the usable members not yet measured (spec order), then
 // the current favourite, then the other measured ones by moving average.
 // The favourite changes only when another member's average is below
-// (1-FastestTolerance) of its own, or when it is no longer usable. keys
+// (1-1/fastestToleranceDiv) of its own, or when it is no longer usable. keys
 // (the average in the high 56 bits, the index in the low 8) is scratch
 // space of at least len(p.members).
 func (p *Pool) fastestInto(ord *[MaxPoolMembers]uint8, mask uint64, keys []uint64) int {

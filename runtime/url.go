@@ -60,7 +60,7 @@ func ParseURL(raw string, opts ParseURLOptions) (*Proxy, error) {
 	if i < 0 {
 		return nil, urlErr("proxy URL needs a scheme, like socks5h://host:port")
 	}
-	scheme, ok := ParseScheme(raw[:i])
+	scheme, ok := parseScheme(raw[:i])
 	if !ok {
 		return nil, urlErr("unsupported proxy scheme (want http, https, socks4, socks4a, socks5 or socks5h)")
 	}
@@ -123,7 +123,7 @@ func credential(s, what string, opts ParseURLOptions) (value, varName string, er
 	}
 	if strings.HasPrefix(s, "${") && strings.HasSuffix(s, "}") {
 		name := s[2 : len(s)-1]
-		if !ValidVarName(name) {
+		if !validVarName(name) {
 			return "", "", urlErr(what + " reference must be ${NAME} with NAME of letters, digits and _")
 		}
 		return "", name, nil
@@ -141,8 +141,8 @@ func credential(s, what string, opts ParseURLOptions) (value, varName string, er
 	return v, "", nil
 }
 
-// ValidVarName reports whether s is a usable environment variable name.
-func ValidVarName(s string) bool {
+// validVarName reports whether s is a usable environment variable name.
+func validVarName(s string) bool {
 	if s == "" {
 		return false
 	}
@@ -260,10 +260,10 @@ func validateProxy(p *Proxy, path string, pr *problems) {
 	if reason := credentialProblem(p); reason != "" {
 		pr.add(path, "%s", reason)
 	}
-	if p.UserVar != "" && !ValidVarName(p.UserVar) {
+	if p.UserVar != "" && !validVarName(p.UserVar) {
 		pr.add(path, "user reference must be ${NAME} with NAME of letters, digits and _")
 	}
-	if p.PasswordVar != "" && !ValidVarName(p.PasswordVar) {
+	if p.PasswordVar != "" && !validVarName(p.PasswordVar) {
 		pr.add(path, "password reference must be ${NAME} with NAME of letters, digits and _")
 	}
 	if p.Timeout != 0 && (p.Timeout < MinTimeout || p.Timeout > MaxTimeout) {

@@ -60,12 +60,12 @@ func TestParseURL(t *testing.T) {
 func TestProxyResolve(t *testing.T) {
 	p := &Proxy{Scheme: SOCKS5, Host: "h", Port: 1, UserVar: "U", PasswordVar: "P"}
 	env := map[string]string{"U": "alice", "P": ""}
-	q, err := p.Resolve(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	q, err := p.resolve(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil || q.User != "alice" || q.Password.Reveal() != "" || q.UserVar != "" || q.PasswordVar != "" || p.UserVar != "U" {
 		t.Fatalf("%#v %v", q, err)
 	}
 	delete(env, "P")
-	if _, err := p.Resolve(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err == nil || !strings.Contains(err.Error(), "P is not set") {
+	if _, err := p.resolve(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err == nil || !strings.Contains(err.Error(), "P is not set") {
 		t.Fatalf("err = %v", err)
 	}
 	if err := p.unresolved(); err == nil || err.(*UnresolvedError).Var != "U" {

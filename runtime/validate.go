@@ -53,21 +53,21 @@ func (e *SettingsError) Unwrap() error { return e.Err }
 // timeout needs a target; exchange ids are ^[a-z][a-z0-9]*(_[a-z0-9]+)*$ after ASCII
 // lower-casing and no two ids are equal after lower-casing; literal
 // credentials fit what the scheme can carry; EnvPrefix is empty or
-// ValidEnvPrefix.
+// validEnvPrefix.
 //
 // All problems are reported, joined with errors.Join in sorted order; each
 // is a *SettingsError naming the field.
 func Validate(s Settings) error {
 	var pr problems
-	if s.EnvPrefix != "" && !ValidEnvPrefix(s.EnvPrefix) {
-		pr.add("env_prefix", "must be at least %d characters of letters, digits and _, start with a letter and end in _ (like MYAPP_PROXY_)", MinEnvPrefixLen)
+	if s.EnvPrefix != "" && !validEnvPrefix(s.EnvPrefix) {
+		pr.add("env_prefix", "must be at least %d characters of letters, digits and _, start with a letter and end in _ (like MYAPP_PROXY_)", minEnvPrefixLen)
 	}
 	validateRoutes(s.Default, Routes{}, "default", &pr)
 	seen := make(map[string]string, len(s.Exchanges))
 	for id, r := range s.Exchanges {
-		low := injLowerID(id)
+		low := NormalizeExchangeID(id)
 		if !ValidExchangeID(low) {
-			pr.add("exchanges."+capText(id), "invalid exchange id %q: %s", capText(id), ExchangeIDRule)
+			pr.add("exchanges."+capText(id), "invalid exchange id %q: %s", capText(id), exchangeIDRule)
 			continue
 		}
 		if prev, dup := seen[low]; dup {
@@ -187,8 +187,8 @@ func memberIdentity(p *Proxy) memberID {
 	return memberID{k, p.User, p.UserVar, p.Password.Reveal(), p.PasswordVar}
 }
 
-// ExchangeIDRule describes ValidExchangeID's grammar for error messages.
-const ExchangeIDRule = "want a lower-case letter, then letters and digits, in words joined by single '_' (no '__', no trailing '_')"
+// exchangeIDRule describes ValidExchangeID's grammar for error messages.
+const exchangeIDRule = "want a lower-case letter, then letters and digits, in words joined by single '_' (no '__', no trailing '_')"
 
 // durationRange checks one duration setting the route sets.
 func durationRange(r *Route, f RouteField, d, lo, hi time.Duration, path string, pr *problems) bool {
@@ -316,21 +316,21 @@ func ValidExchangeID(id string) bool {
 	return true
 }
 
-// MinEnvPrefixLen is the shortest Settings.EnvPrefix Validate accepts.
-const MinEnvPrefixLen = 3
+// minEnvPrefixLen is the shortest Settings.EnvPrefix Validate accepts.
+const minEnvPrefixLen = 3
 
-// ValidEnvPrefix reports whether s is a usable overlay prefix: at least
-// MinEnvPrefixLen bytes of ASCII letters, digits and '_', starting with a
+// validEnvPrefix reports whether s is a usable overlay prefix: at least
+// minEnvPrefixLen bytes of ASCII letters, digits and '_', starting with a
 // letter and ending in '_' (so a prefix like "P" cannot claim PATH and PWD
 // and make every Init fail). The empty prefix means DefaultEnvPrefix.
-func ValidEnvPrefix(s string) bool {
-	if len(s) < MinEnvPrefixLen || s[len(s)-1] != '_' {
+func validEnvPrefix(s string) bool {
+	if len(s) < minEnvPrefixLen || s[len(s)-1] != '_' {
 		return false
 	}
 	if c := s[0]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
 		return false
 	}
-	return ValidVarName(s)
+	return validVarName(s)
 }
 
 // maxEcho bounds any user text an error repeats.
@@ -344,25 +344,48 @@ func capText(s string) string {
 	return s[:maxEcho] + "..."
 }
 
-// NormalizeExchangeID lower-cases id (ASCII only, as ids are ASCII). It does
-// not allocate when id is already lower case.
-func NormalizeExchangeID(id string) string { return injLowerID(id) }
-
-// injLowerID lower-cases ASCII letters, returning id itself when it has no
-// upper-case letter.
-func injLowerID(id string) string {
+// NormalizeExchangeID is the one exchange id folding: it lower-cases the
+// ASCII letters A-Z and leaves every other byte as it is (no Unicode
+// folding: the Kelvin sign is not a k). The runtime's lookups, Validate, the
+// environment overlay, the spec loader and the generated ParseExchange all
+// fold with it, so they agree on every input. It does not allocate when id
+// has no upper-case letter.
+func NormalizeExchangeID(id string) string {
 	for i := 0; i < len(id); i++ {
-		if c := id[i]; 'A' <= c && c <= 'Z' {
-			b := []byte(id)
-			for j := i; j < len(b); j++ {
-				if c := b[j]; 'A' <= c && c <= 'Z' {
-					b[j] = c + 'a' - 'A'
-				}
-			}
-			return string(b)
+		if foldASCII(id[i]) != id[i] {
+			return string(appendFolded(make([]byte, 0, len(id)), id))
 		}
 	}
 	return id
+}
+
+// foldASCII is the one ASCII case folding under NormalizeExchangeID,
+// equalFold and the injector's lookup: 'A'-'Z' to 'a'-'z', any other byte
+// unchanged.
+func foldASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// appendFolded appends s folded with foldASCII to dst.
+func appendFolded(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		dst = append(dst, foldASCII(s[i]))
+	}
+	return dst
+}
+
+// equalFold reports whether s folded with foldASCII is lower, which must
+// be as long as s and already folded.
+func equalFold(lower, s string) bool {
+	for i := 0; i < len(s); i++ {
+		if foldASCII(s[i]) != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // joinSorted joins errs sorted by their text, without repeats; nil when

@@ -99,6 +99,25 @@ func TestNormalizeExchangeID(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { _ = NormalizeExchangeID("binance_futures") }); n != 0 {
 		t.Errorf("NormalizeExchangeID of a lower-case id allocates %v times", n)
 	}
+	// One folding: NormalizeExchangeID, equalFold (schemes, strategies)
+	// and the injector's lookup agree on every byte, and only A-Z change.
+	for b := 0; b < 256; b++ {
+		s := "x" + string([]byte{byte(b)})
+		n := NormalizeExchangeID(s)
+		want := s
+		if 'A' <= b && b <= 'Z' {
+			want = "x" + string([]byte{byte(b + 'a' - 'A')})
+		}
+		if n != want {
+			t.Errorf("NormalizeExchangeID(%q) = %q, want %q", s, n, want)
+		}
+		if !equalFold(n, s) {
+			t.Errorf("equalFold(%q, %q) = false", n, s)
+		}
+	}
+	if got := NormalizeExchangeID("\u212Araken"); got != "\u212Araken" {
+		t.Errorf("the Kelvin sign folded to %q", got)
+	}
 }
 
 // The pool rules, the same as the spec's: members, ranges, the rules

@@ -410,3 +410,18 @@ func BenchmarkLoad1000(b *testing.B) {
 		}
 	}
 }
+
+// TestLoadFoldsIDsLikeTheRuntime: the loader folds ids with the runtime's
+// one ASCII folding, so a Unicode look-alike (the Kelvin sign, which
+// strings.ToLower turns into "k") is not taken for an ASCII id: it is an
+// invalid id, never a second name of "kraken".
+func TestLoadFoldsIDsLikeTheRuntime(t *testing.T) {
+	_, err := Load("f.yaml", []byte(head+"exchanges:\n  \u212Araken: {}\n"), Options{})
+	if err == nil {
+		t.Fatal("an id with the Kelvin sign was accepted")
+	}
+	_, err = Load("f.yaml", []byte(head+"exchanges:\n  kraken: {}\n  \u212Araken: {}\n"), Options{})
+	if err == nil || strings.Contains(err.Error(), "duplicates") {
+		t.Fatalf("err = %v, want an invalid id, not a duplicate", err)
+	}
+}

@@ -226,7 +226,7 @@ func (l *loader) checkSemantics(root map[string]any) {
 			if k.Kind != yaml.ScalarNode || k.ShortTag() != "!!str" {
 				continue
 			}
-			id := strings.ToLower(k.Value)
+			id := runtime.NormalizeExchangeID(k.Value)
 			if f := seen[id]; f != nil && f != k {
 				if f.Value != k.Value { // identical keys are reported as duplicate keys
 					l.errAt(k, []string{"exchanges", k.Value}, "exchange id %s duplicates %s (first at line %d)", quote(k.Value), quote(f.Value), f.Line)
@@ -317,7 +317,7 @@ func build(root map[string]any) *Spec {
 	if ex, ok := root["exchanges"].(map[string]any); ok {
 		s.Exchanges = make(map[string]*Transports, len(ex))
 		for id, t := range ex {
-			s.Exchanges[strings.ToLower(id)] = buildTransports(t.(map[string]any))
+			s.Exchanges[runtime.NormalizeExchangeID(id)] = buildTransports(t.(map[string]any))
 		}
 	}
 	return s

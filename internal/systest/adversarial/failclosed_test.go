@@ -226,7 +226,7 @@ func TestFailClosedInit(t *testing.T) {
 	if err := runtime.InstallSettings(settings(gp), clientTLS, quiet); err != nil {
 		t.Fatal(err)
 	}
-	defer runtime.Uninstall()
+	defer runtime.Install(nil)
 	before := runtime.Installed()
 
 	credProxy := *gp

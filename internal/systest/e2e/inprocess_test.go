@@ -70,7 +70,7 @@ func newLib(t *testing.T) *lib {
 		if in := runtime.Installed(); in != nil {
 			in.CloseIdleConnections()
 		}
-		runtime.Uninstall()
+		runtime.Install(nil)
 		runtime.SetFallback(nil)
 		runtime.HTTPClient("cleanup").CloseIdleConnections() // the global direct client
 		for _, s := range []*proxytest.Server{l.socks5, l.http, l.socks4, l.legacy} {
@@ -82,7 +82,7 @@ func newLib(t *testing.T) *lib {
 			testenv.NoCanary(t, "an error", e)
 		}
 	})
-	runtime.Uninstall()
+	runtime.Install(nil)
 	runtime.SetFallback(nil)
 	return l
 }
@@ -311,7 +311,7 @@ func TestLegacyFallback(t *testing.T) {
 		return l.dial(t, "kraken", runtime.TransportWebSocket)
 	})
 
-	runtime.Uninstall()
+	runtime.Install(nil)
 	if err := runtime.SetFallback(nil); err != nil {
 		t.Fatal(err)
 	}

@@ -405,7 +405,7 @@ func TestEnvOverlayErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testenv.NoCanary(t, "Explain", fmt.Sprintf("%+v", in.Explain()))
+	testenv.NoCanary(t, "ExplainRoutes", fmt.Sprintf("%+v", runtime.ExplainRoutes(s)))
 	for _, id := range []string{"binance", "kraken"} {
 		for _, tr := range []runtime.Transport{runtime.TransportHTTP, runtime.TransportWebSocket} {
 			px := in.Proxy(id, tr)
@@ -522,7 +522,7 @@ func TestRecoveredPanics(t *testing.T) {
 	if settingsErr == nil {
 		t.Fatal("invalid settings accepted")
 	}
-	values := []any{p, *p, dialErr, settingsErr, in, in.Explain(), settings.Default.HTTP, *settings.Default.HTTP,
+	values := []any{p, *p, dialErr, settingsErr, in, runtime.ExplainRoutes(settings), settings.Default.HTTP, *settings.Default.HTTP,
 		[]*runtime.Proxy{p}, map[string]runtime.Proxy{"binance": *p}, struct{ P runtime.Proxy }{*p},
 		fmt.Errorf("feed: %w", dialErr), errors.Join(settingsErr, dialErr)}
 	for i, v := range values {

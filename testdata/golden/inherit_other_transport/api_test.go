@@ -65,7 +65,7 @@ func TestUnresolvedCredentialBeforeInit(t *testing.T) {
 }
 
 func TestInitOverlayAndSecrets(t *testing.T) {
-	t.Cleanup(runtime.Uninstall)
+	t.Cleanup(func() { runtime.Install(nil) })
 	t.Setenv("KRAKEN_ID", "")
 	t.Setenv("CRYPTOFEED_PROXY_EXCHANGES__BINANCE__HTTP__URL", "socks5://127.0.0.1:1081")
 	if err := Init(); err != nil {
@@ -93,7 +93,7 @@ func TestInitOverlayAndSecrets(t *testing.T) {
 }
 
 func TestInitMissingSecret(t *testing.T) {
-	t.Cleanup(runtime.Uninstall)
+	t.Cleanup(func() { runtime.Install(nil) })
 	err := Init() // KRAKEN_ID is not set in the test environment
 	if err == nil || !strings.Contains(err.Error(), "KRAKEN_ID") {
 		t.Fatalf("Init without KRAKEN_ID: %v", err)

@@ -71,7 +71,7 @@ func TestSec14_PreInitClientsLateBound(t *testing.T) {
 	if n := hits.Load(); n != 2 {
 		t.Errorf("kill switch: %d direct requests, want 2", n)
 	}
-	t.Cleanup(runtime.Uninstall)
+	t.Cleanup(func() { runtime.Install(nil) })
 }
 
 // parseAgrees checks that ParseExchange and the runtime's by-id lookup

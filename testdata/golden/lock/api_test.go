@@ -9,7 +9,7 @@ import (
 )
 
 func TestLockIgnoresEnv(t *testing.T) {
-	t.Cleanup(runtime.Uninstall)
+	t.Cleanup(func() { runtime.Install(nil) })
 	t.Setenv("CRYPTOFEED_PROXY_ENABLED", "false")
 	t.Setenv("CRYPTOFEED_PROXY_EXCHANGES__DERIBIT__HTTP__URL", "socks5://127.0.0.1:1")
 	t.Setenv("CRYPTOFEED_PROXY_NOT_A_FIELD", "x")

@@ -10,7 +10,7 @@ import (
 )
 
 func TestLockFlagIgnoresEnv(t *testing.T) {
-	t.Cleanup(runtime.Uninstall)
+	t.Cleanup(func() { runtime.Install(nil) })
 	t.Setenv("CRYPTOFEED_PROXY_DEFAULT__WEBSOCKET__URL", "socks5://127.0.0.1:1")
 	if err := Init(); err != nil {
 		t.Fatalf("Init: %v", err)

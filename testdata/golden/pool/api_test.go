@@ -95,7 +95,7 @@ func TestPoolFailoverAfterInit(t *testing.T) {
 	if err := Init(); err != nil {
 		t.Fatal(err)
 	}
-	defer runtime.Uninstall()
+	defer runtime.Install(nil)
 	if r := WebSocketRoute(0); len(r.Proxies) != 2 || r.Strategy != runtime.StrategyFailover {
 		t.Fatalf("WebSocketRoute after Init: %+v", r)
 	}

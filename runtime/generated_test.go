@@ -53,7 +53,7 @@ func TestTable(t *testing.T) {
 		t.Errorf("compiled injector: %v", got)
 	}
 
-	t.Cleanup(Uninstall)
+	t.Cleanup(func() { Install(nil) })
 	t.Setenv("TABLE_TEST_EXCHANGES__KRAKEN__WEBSOCKET__URL", "socks5://127.0.0.1:1081")
 	if err := tb.Init(); err != nil {
 		t.Fatal(err)

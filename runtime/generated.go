@@ -1,5 +1,16 @@
 package runtime
 
+// This file holds the names that exist for proxygen's generated code only:
+// the compile-time version guard, the Table of compiled routes a generated
+// package builds at initialisation (NewTable, RegisterTable) and the
+// Table's methods its accessors call by typed index. They are not for
+// programs: a program uses its generated package's functions, or the
+// Injector and the by-id functions (HTTPClient, DialContext, ...) of this
+// package. They change only together with SupportPackageIsVersionN: a
+// generated file refers to the constant of the version it was generated
+// for, so a runtime without it fails the build instead of misbehaving.
+// api.txt lists them in their own section.
+
 import (
 	"context"
 	"fmt"
@@ -8,6 +19,11 @@ import (
 	"sync"
 	"sync/atomic"
 )
+
+// SupportPackageIsVersion1 is referenced by generated code. A generated file
+// that needs a newer runtime names a constant this package does not define,
+// so the build fails instead of misbehaving at run time.
+const SupportPackageIsVersion1 = true
 
 // Table is a generated package's routing state: the effective routes of its
 // exchanges, indexed from 0 in the order of the package's Exchange constants
@@ -95,7 +111,7 @@ func NewTable(settings func() Settings, ids []string, http, webSocket []*Route, 
 var registered atomic.Pointer[Table]
 
 // RegisterTable makes t's routes the by-id API's while no injector is
-// installed (before Init, after a failed Init, after Uninstall), and returns
+// installed (before Init, after a failed Init, after Install(nil)), and returns
 // t. Generated packages call it when they are initialised, so the compiled
 // routes are known from program start. Only the first table registered is
 // used; later ones are ignored (their Init still installs globally).
@@ -288,34 +304,4 @@ func (t *Table) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// lateClient returns the client in slot, creating it on first use: its
-// transport sends each request through the client of the route current
-// picks at that moment.
-func lateClient(slot *atomic.Pointer[http.Client], current func() *route, ws bool) *http.Client {
-	if c := slot.Load(); c != nil {
-		return c
-	}
-	c := &http.Client{Transport: &lateTransport{current: current, ws: ws}}
-	if slot.CompareAndSwap(nil, c) {
-		return c
-	}
-	return slot.Load()
-}
-
-// lateTransport is an http.RoundTripper that looks its route up per request.
-type lateTransport struct {
-	current func() *route
-	ws      bool
-}
-
-func (l *lateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	return l.current().client(l.ws).Transport.RoundTrip(req)
-}
-
-// CloseIdleConnections closes the idle connections of the current route's
-// client.
-func (l *lateTransport) CloseIdleConnections() {
-	l.current().client(l.ws).CloseIdleConnections()
 }

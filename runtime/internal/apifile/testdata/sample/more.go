@@ -1,0 +1,4 @@
+package sample
+
+// Do is a method of G declared outside gen.go.
+func (g *G) Do() {}

@@ -1,0 +1,4 @@
+package sample
+
+// Z is in a test file: not listed.
+const Z = 1
