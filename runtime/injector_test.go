@@ -240,12 +240,20 @@ func TestInjectorDialer(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A route of one member dials through a plain Dialer named after the
-	// exchange (lower case), with the injector's logger.
-	d, _ := in.lookup("BINANCE").forID("BINANCE").dial[0].(*Dialer)
+	// exchange (lower case), with the injector's logger (behind the
+	// observing wrapper that keeps Stats).
+	plain := func(c ContextDialer) *Dialer {
+		if o, ok := c.(*observedDialer); ok {
+			return o.d
+		}
+		d, _ := c.(*Dialer)
+		return d
+	}
+	d := plain(in.lookup("BINANCE").forID("BINANCE").dial[0])
 	if d == nil || d.Exchange != "binance" || d.Transport != TransportHTTP || routeStr(d.Proxy) != "http://b:2" || d.Logger != logger {
 		t.Errorf("Dialer = %+v", d)
 	}
-	d, _ = in.lookup("OKX").forID("OKX").dial[1].(*Dialer)
+	d = plain(in.lookup("OKX").forID("OKX").dial[1])
 	if d == nil || d.Exchange != "okx" || routeStr(d.Proxy) != "socks5h://def:1" {
 		t.Errorf("unknown-id Dialer = %+v", d)
 	}
