@@ -544,13 +544,15 @@ func TestPoolStickyRealServers(t *testing.T) {
 			}
 		}
 	}
-	// round reconnects every target once per client and checks that each
-	// lands on want(target).
-	round := func(t *testing.T, want func(stickyTarget) *realproxy.Server) map[*realproxy.Server]int {
+	// round reconnects every target with each of kinds(target index) and
+	// checks that each lands on want(target).
+	every := func(int) []string { return poolKinds }
+	oneEach := func(i int) []string { return poolKinds[i%len(poolKinds) : i%len(poolKinds)+1] }
+	round := func(t *testing.T, kinds func(int) []string, want func(stickyTarget) *realproxy.Server) map[*realproxy.Server]int {
 		load := map[*realproxy.Server]int{}
-		for _, st := range targets {
+		for i, st := range targets {
 			w := want(st)
-			for _, k := range poolKinds {
+			for _, k := range kinds(i) {
 				s, err := e.open(t, k, st.tgt, st.host, st.secure)
 				if err != nil {
 					t.Fatalf("%s to %s: %v", k, st.addr(), err)
@@ -563,7 +565,7 @@ func TestPoolStickyRealServers(t *testing.T) {
 		}
 		return load
 	}
-	load := round(t, func(st stickyTarget) *realproxy.Server { return expect(st.addr(), nil) })
+	load := round(t, every, func(st stickyTarget) *realproxy.Server { return expect(st.addr(), nil) })
 	t.Logf("POOL sticky spread over %d targets x %d clients: danted %d, squid %d, microsocks %d", len(targets), len(poolKinds), load[dante], load[squid], load[micro])
 
 	down := expect(targets[0].addr(), nil)
@@ -579,14 +581,14 @@ func TestPoolStickyRealServers(t *testing.T) {
 	t.Run("one member paused", func(t *testing.T) {
 		down.Pause(t)
 		defer down.Resume(t)
-		round(t, func(st stickyTarget) *realproxy.Server { return expect(st.addr(), down) })
+		round(t, oneEach, func(st stickyTarget) *realproxy.Server { return expect(st.addr(), down) })
 		if !slices.Contains(e.obs.statesOf(memberName(members[slices.Index(e.servers, down)])), runtime.Ejected) {
 			t.Errorf("the paused %s was not ejected", down.Name)
 		}
 	})
 	t.Run("back after the ejection", func(t *testing.T) {
 		time.Sleep(poolEject + 100*time.Millisecond)
-		round(t, func(st stickyTarget) *realproxy.Server { return expect(st.addr(), nil) })
+		round(t, oneEach, func(st stickyTarget) *realproxy.Server { return expect(st.addr(), nil) })
 	})
 }
 

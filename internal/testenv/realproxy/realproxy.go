@@ -515,6 +515,11 @@ func socketInode(ap netip.AddrPort) (string, error) {
 		}
 		want := procAddr(a, f == "/proc/net/tcp6") + fmt.Sprintf(":%04X", ap.Port())
 		for _, line := range strings.Split(string(data), "\n") {
+			// Only sockets with ap at one end matter (a busy machine has
+			// tens of thousands of lines, mostly TIME_WAIT).
+			if !strings.Contains(line, want) {
+				continue
+			}
 			fs := strings.Fields(line)
 			if len(fs) <= 9 || fs[9] == "0" {
 				continue
