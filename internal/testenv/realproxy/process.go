@@ -154,6 +154,7 @@ func (s *Server) stop(t testing.TB) {
 		p.stopped = true
 		pgid := p.cmd.Process.Pid
 		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		_ = syscall.Kill(-pgid, syscall.SIGCONT) // a paused group acts on SIGTERM only once continued
 		if !waitGroupGone(p, pgid, stopTimeout) {
 			t.Logf("realproxy: %s (pgid %d) still running %v after SIGTERM; killing", p.name, pgid, stopTimeout)
 			_ = syscall.Kill(-pgid, syscall.SIGKILL)
@@ -246,6 +247,7 @@ func (s *Server) AllPids() []int {
 // ago may be taken by someone else before the server binds it.
 func startWithRetry(t testing.TB, s *Server, launch func() error) {
 	t.Helper()
+	s.launch = launch
 	var err error
 	for attempt := 1; attempt <= 3; attempt++ {
 		if err = launch(); err == nil {

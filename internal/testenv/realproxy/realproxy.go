@@ -39,6 +39,10 @@ type Server struct {
 	Dir     string // the server's private directory (config, logs, keys)
 
 	procs []*proc
+	// launch starts the server's processes (startWithRetry's), kept for
+	// Restart; samePorts makes it reuse Addr's and TLSAddr's ports.
+	launch    func() error
+	samePorts bool
 }
 
 type proc struct {

@@ -273,3 +273,53 @@ func TestNoLeakedProcesses(t *testing.T) {
 		}
 	}
 }
+
+// TestPauseKillRestart: a paused server accepts TCP but never answers, a
+// resumed one answers again, a killed one refuses, and a restarted one
+// serves on the same address.
+func TestPauseKillRestart(t *testing.T) {
+	e := target.Echo(t)
+	for _, start := range []func(t *testing.T) *realproxy.Server{
+		func(t *testing.T) *realproxy.Server { return realproxy.Microsocks(t, "", "") },
+		func(t *testing.T) *realproxy.Server { return realproxy.Dante(t) },
+	} {
+		s := start(t)
+		t.Run(s.Name, func(t *testing.T) {
+			addr := s.Addr
+			s.Pause(t)
+			c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+			if err != nil {
+				t.Fatalf("paused: the kernel should still accept: %v", err)
+			}
+			_ = c.SetDeadline(time.Now().Add(300 * time.Millisecond))
+			_, _ = c.Write([]byte{5, 1, 0})
+			if _, err := c.Read(make([]byte, 2)); !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Errorf("paused server answered: %v", err)
+			}
+			c.Close()
+			s.Resume(t)
+			if c, err := socks5(t, s, "", "", e); err != nil {
+				t.Fatalf("resumed: %v", err)
+			} else {
+				roundTrip(t, c)
+			}
+			pids := s.AllPids()
+			s.Kill(t)
+			if _, err := net.DialTimeout("tcp", addr, 2*time.Second); err == nil {
+				t.Error("killed server still accepts")
+			}
+			s.Restart(t)
+			if s.Addr != addr {
+				t.Fatalf("restarted on %s, want %s", s.Addr, addr)
+			}
+			if slices.Equal(s.AllPids(), pids) {
+				t.Errorf("same pids %v after a restart", pids)
+			}
+			c, err = socks5(t, s, "", "", e)
+			if err != nil {
+				t.Fatalf("restarted: %v", err)
+			}
+			roundTrip(t, c)
+		})
+	}
+}

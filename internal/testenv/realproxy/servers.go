@@ -20,7 +20,7 @@ func Microsocks(t testing.TB, user, pass string) *Server {
 	s := newServer(t, "microsocks")
 	s.User, s.Pass = user, pass
 	startWithRetry(t, s, func() error {
-		port := FreePort(t)
+		port := s.listenPort(t, s.Addr)
 		s.Addr = "127.0.0.1:" + strconv.Itoa(port)
 		argv := []string{bin, "-i", "127.0.0.1", "-p", strconv.Itoa(port)}
 		if user != "" {
@@ -43,7 +43,7 @@ func Dante(t testing.TB) *Server {
 	requireRoot(t, "danted")
 	s := newServer(t, "danted")
 	startWithRetry(t, s, func() error {
-		port := FreePort(t)
+		port := s.listenPort(t, s.Addr)
 		s.Addr = "127.0.0.1:" + strconv.Itoa(port)
 		conf := filepath.Join(s.Dir, "danted.conf")
 		writeFile(t, conf, fmt.Sprintf(`logoutput: stderr
@@ -185,7 +185,7 @@ func Tinyproxy(t testing.TB, user, pass string) *Server {
 	s.User, s.Pass = user, pass
 	openDir(t, s.Dir)
 	startWithRetry(t, s, func() error {
-		port := FreePort(t)
+		port := s.listenPort(t, s.Addr)
 		s.Addr = "127.0.0.1:" + strconv.Itoa(port)
 		conf := filepath.Join(s.Dir, "tinyproxy.conf")
 		var b strings.Builder
@@ -238,11 +238,11 @@ func Squid(t testing.TB, user, pass string, certPEM, keyPEM []byte) *Server {
 		writeFile(t, key, string(keyPEM), 0o600)
 	}
 	startWithRetry(t, s, func() error {
-		port := FreePort(t)
+		port := s.listenPort(t, s.Addr)
 		s.Addr = "127.0.0.1:" + strconv.Itoa(port)
 		tlsPort := 0
 		if certPEM != nil {
-			for tlsPort = FreePort(t); tlsPort == port; tlsPort = FreePort(t) {
+			for tlsPort = s.listenPort(t, s.TLSAddr); tlsPort == port; tlsPort = FreePort(t) {
 			}
 			s.TLSAddr = "127.0.0.1:" + strconv.Itoa(tlsPort)
 		}

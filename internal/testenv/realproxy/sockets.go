@@ -32,18 +32,42 @@ func (s *Server) OwnsConn(addr string) (bool, error) {
 
 // Owner returns which of servers holds the TCP socket with local address
 // addr (the peer a target saw), or nil when none does: for a direct
-// connection SocketOwners(addr) holds os.Getpid() instead.
+// connection SocketOwners(addr) holds os.Getpid() instead. It reads the
+// socket table once and only the servers' own processes' descriptors, so
+// it stays cheap on a machine with many processes.
 func Owner(addr string, servers ...*Server) (*Server, error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	inode, err := socketInode(ap)
+	if err != nil {
+		return nil, err
+	}
+	want := "socket:[" + inode + "]"
 	for _, s := range servers {
-		ok, err := s.OwnsConn(addr)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			return s, nil
+		for _, pid := range s.AllPids() {
+			if holds(pid, want) {
+				return s, nil
+			}
 		}
 	}
 	return nil, nil
+}
+
+// holds reports whether process pid has a descriptor linked to want.
+func holds(pid int, want string) bool {
+	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, fd := range fds {
+		if l, err := os.Readlink(dir + "/" + fd.Name()); err == nil && l == want {
+			return true
+		}
+	}
+	return false
 }
 
 // SocketOwners returns the processes that hold the open TCP socket whose
@@ -106,6 +130,11 @@ func socketInode(ap netip.AddrPort) (string, error) {
 		}
 		want := procAddr(a, f == "/proc/net/tcp6") + fmt.Sprintf(":%04X", ap.Port())
 		for _, line := range strings.Split(string(data), "\n") {
+			// Only sockets with ap at one end matter (a busy machine has
+			// tens of thousands of lines, mostly TIME_WAIT).
+			if !strings.Contains(line, want) {
+				continue
+			}
 			fs := strings.Fields(line)
 			if len(fs) <= 9 || fs[9] == "0" {
 				continue

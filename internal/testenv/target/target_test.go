@@ -3,9 +3,12 @@ package target_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -141,5 +144,69 @@ func TestRelayNoDelayHalfClose(t *testing.T) {
 	b, err := io.ReadAll(c)
 	if err != nil || string(b) != "ping" {
 		t.Fatalf("%q %v", b, err)
+	}
+}
+
+// TestRelayModes: blackhole accepts and never answers nor dials upstream,
+// refuse gets "connection refused" and comes back on the same address,
+// reset resets, Sever cuts relayed connections, forward works again.
+func TestRelayModes(t *testing.T) {
+	up := target.Echo(t)
+	r := target.Relay(t, up, 0)
+	roundTrip := func() error {
+		c, err := net.DialTimeout("tcp", r.Addr, 2*time.Second)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(300 * time.Millisecond))
+		if _, err := c.Write([]byte("x")); err != nil {
+			return err
+		}
+		_, err = c.Read(make([]byte, 1))
+		return err
+	}
+	if err := roundTrip(); err != nil {
+		t.Fatalf("forward: %v", err)
+	}
+	if err := r.SetMode(target.Blackhole); err != nil {
+		t.Fatal(err)
+	}
+	if err := roundTrip(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("blackhole: %v, want a read timeout", err)
+	}
+	if err := r.SetMode(target.Refuse); err != nil {
+		t.Fatal(err)
+	}
+	if err := roundTrip(); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("refuse: %v, want connection refused", err)
+	}
+	if err := r.SetMode(target.Reset); err != nil {
+		t.Fatal(err)
+	}
+	if err := roundTrip(); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("reset: %v, want a reset or EOF", err)
+	}
+	if err := r.SetMode(target.Forward); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", r.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err != nil {
+		t.Fatalf("forward again: %v", err)
+	}
+	r.Sever()
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Error("read after Sever succeeded")
+	}
+	if r.Accepted(target.Blackhole) != 1 || r.Accepted(target.Reset) != 1 || r.Accepted(target.Forward) != 2 || r.Forwarded() != 2 {
+		t.Errorf("counts: forward %d blackhole %d reset %d forwarded %d", r.Accepted(target.Forward), r.Accepted(target.Blackhole), r.Accepted(target.Reset), r.Forwarded())
 	}
 }
