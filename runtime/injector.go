@@ -3,7 +3,6 @@ package runtime
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -301,8 +300,9 @@ func (o *observedDialer) DialContext(ctx context.Context, network, addr string) 
 		}
 		if o.aobs != nil {
 			at := Attempt{Exchange: o.d.Exchange, Transport: o.d.Transport, Target: addr, Proxy: o.name, N: 1, Handshake: took, Err: err}
-			var pe *ProxyError
-			if errors.As(err, &pe) {
+			// A Dialer's error is a *ProxyError (no errors.As: its target
+			// would escape, an allocation on every dial).
+			if pe, ok := err.(*ProxyError); ok {
 				at.Stage, at.Code = pe.Stage, pe.Code
 				if pe.Status != 0 {
 					at.Code = pe.Status
