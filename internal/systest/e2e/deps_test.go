@@ -39,6 +39,12 @@ func TestModuleDependencies(t *testing.T) {
 		// runtime module only (internal/systest/adopt's TestFreshModule).
 		"github.com/proxygen-go/proxygen/observe/proxyprom": true,
 		"github.com/prometheus/client_golang":               true,
+		// internal/bench's BenchmarkObservedDial compares the dial path with
+		// no observer, proxyprom and proxyotel (with the OpenTelemetry SDK
+		// recording every span, and with no SDK) in one run; test-only.
+		"github.com/proxygen-go/proxygen/observe/proxyotel": true,
+		"go.opentelemetry.io/otel/sdk":                      true,
+		"go.opentelemetry.io/otel/sdk/metric":               true,
 	}
 	f, err := os.Open(filepath.Join(testenv.RepoRoot(t), "go.mod"))
 	if err != nil {
