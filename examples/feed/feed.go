@@ -5,9 +5,11 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"sort"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/coder/websocket"
@@ -123,10 +125,14 @@ func newReport(out io.Writer) *report {
 	return r
 }
 
-func (r *report) row(e proxies.Exchange, t runtime.Transport, p *runtime.Proxy, result string, err error) {
+func (r *report) row(e proxies.Exchange, t runtime.Transport, rt *runtime.Route, result string, err error) {
 	route := "direct"
-	if p != nil {
-		route = p.String() // redacted: credentials print as ***
+	if !rt.Direct {
+		members := make([]string, len(rt.Proxies))
+		for i, p := range rt.Proxies {
+			members[i] = p.String() // redacted: credentials print as ***
+		}
+		route = strings.Join(members, ",")
 	}
 	if err != nil {
 		result = "FAILED: " + err.Error()
@@ -174,10 +180,20 @@ func (d *demoProxies) close() {
 	}
 }
 
+// deadProxy is the spec's pool member that nothing listens on.
+const deadProxy = "127.0.0.1:21079"
+
 // startProxies listens on the spec's ports with the credentials the spec's
 // ${VAR}s resolve to.
 func startProxies() (px *demoProxies, err error) {
 	px = &demoProxies{}
+	// The first member of bybit's WebSocket pool plays a proxy that is
+	// down: nothing may listen on its port.
+	ln, err := net.Listen("tcp", deadProxy)
+	if err != nil {
+		return nil, fmt.Errorf("port of the down pool member %s must be free: %w", deadProxy, err)
+	}
+	ln.Close()
 	defer func() {
 		// proxytest panics when it cannot listen, as httptest does.
 		if r := recover(); r != nil {

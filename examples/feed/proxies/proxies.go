@@ -113,6 +113,21 @@ var (
 		},
 		Timeout: 5 * time.Second,
 	}
+	routeBybitWebSocket = &runtime.Route{
+		Proxies: []*runtime.Proxy{
+			{
+				Scheme: runtime.SOCKS5H,
+				Host:   "127.0.0.1",
+				Port:   21079,
+			},
+			{
+				Scheme: runtime.SOCKS5H,
+				Host:   "127.0.0.1",
+				Port:   21080,
+			},
+		},
+		Eject: runtime.EjectPolicy{AfterFailures: 1},
+	}
 	routeCoinbaseHTTP = &runtime.Route{
 		Proxies: []*runtime.Proxy{
 			{
@@ -140,6 +155,11 @@ var (
 		Proxies: routeCoinbaseHTTP.Proxies,
 		Timeout: 10 * time.Second,
 	}
+	effectiveBybitWebSocket = &runtime.Route{
+		Proxies: routeBybitWebSocket.Proxies,
+		Timeout: 10 * time.Second,
+		Eject:   runtime.EjectPolicy{AfterFailures: 1},
+	}
 	effectiveDeribitWebSocket = &runtime.Route{
 		Proxies: routeDeribitWebSocket.Proxies,
 		Timeout: 10 * time.Second,
@@ -155,7 +175,7 @@ func Settings() runtime.Settings {
 		Default: runtime.Routes{HTTP: routeDefaultHTTP, WebSocket: routeDefaultWebSocket},
 		Exchanges: map[string]runtime.Routes{
 			"binance":  {HTTP: routeBinanceHTTP},
-			"bybit":    {},
+			"bybit":    {WebSocket: routeBybitWebSocket},
 			"coinbase": {HTTP: routeCoinbaseHTTP},
 			"deribit":  {WebSocket: routeDeribitWebSocket},
 			"kraken":   {WebSocket: routeKrakenWebSocket},
@@ -177,7 +197,7 @@ var (
 	}
 	webSocketRoutes = [numExchanges + 1]*runtime.Route{
 		Binance:  routeDefaultWebSocket,
-		Bybit:    routeDefaultWebSocket,
+		Bybit:    effectiveBybitWebSocket,
 		Coinbase: routeDefaultWebSocket,
 		Deribit:  effectiveDeribitWebSocket,
 		Okx:      routeDefaultWebSocket,

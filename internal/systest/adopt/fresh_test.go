@@ -130,6 +130,14 @@ func TestFreshModule(t *testing.T) {
 	if !strings.Contains(string(gomod), "tool github.com/proxygen-go/proxygen/cmd/proxygen") {
 		t.Errorf("go mod tidy dropped the tool:\n%s", gomod)
 	}
+	// The root module requires observe/proxyprom and client_golang for its
+	// demo; the tool does not import them, so a user's go.mod stays free
+	// of them.
+	for _, m := range []string{"prometheus", "opentelemetry", "proxygen/observe/"} {
+		if strings.Contains(string(gomod), m) {
+			t.Errorf("the user's go.mod mentions %s (the tool does not need it):\n%s", m, gomod)
+		}
+	}
 	if err := os.Remove(filepath.Join(dir, "proxies", "proxies.go")); err != nil {
 		t.Fatal(err)
 	}

@@ -17,20 +17,23 @@ import (
 // snippetImports are the package names README snippets may use, and their
 // import paths. proxies is the committed generated example package.
 var snippetImports = map[string]string{
-	"proxies":   "github.com/proxygen-go/proxygen/examples/feed/proxies",
-	"runtime":   "github.com/proxygen-go/proxygen/runtime",
-	"proxytest": "github.com/proxygen-go/proxygen/runtime/proxytest",
-	"websocket": "github.com/gorilla/websocket",
-	"cws":       "github.com/coder/websocket",
-	"context":   "context",
-	"errors":    "errors",
-	"fmt":       "fmt",
-	"http":      "net/http",
-	"log":       "log",
-	"net":       "net",
-	"os":        "os",
-	"slog":      "log/slog",
-	"time":      "time",
+	"proxies":    "github.com/proxygen-go/proxygen/examples/feed/proxies",
+	"runtime":    "github.com/proxygen-go/proxygen/runtime",
+	"proxytest":  "github.com/proxygen-go/proxygen/runtime/proxytest",
+	"proxyprom":  "github.com/proxygen-go/proxygen/observe/proxyprom",
+	"prometheus": "github.com/prometheus/client_golang/prometheus",
+	"promhttp":   "github.com/prometheus/client_golang/prometheus/promhttp",
+	"websocket":  "github.com/gorilla/websocket",
+	"cws":        "github.com/coder/websocket",
+	"context":    "context",
+	"errors":     "errors",
+	"fmt":        "fmt",
+	"http":       "net/http",
+	"log":        "log",
+	"net":        "net",
+	"os":         "os",
+	"slog":       "log/slog",
+	"time":       "time",
 }
 
 // snippetFile turns one README Go block into a Go file of package p: the
@@ -94,7 +97,9 @@ func TestReadmeGoSnippets(t *testing.T) {
 	// root's versions, with the root's go.sum), so the build runs under
 	// CI's -mod=readonly as it is.
 	gomod := "module readmesnippets\n\ngo 1.26.0\n\nrequire github.com/proxygen-go/proxygen v0.0.0\n\n" + testenv.RootRequires(t) + "\n" +
-		"replace github.com/proxygen-go/proxygen => " + root + "\n\nreplace github.com/proxygen-go/proxygen/runtime => " + filepath.Join(root, "runtime") + "\n"
+		"replace github.com/proxygen-go/proxygen => " + root + "\n\nreplace github.com/proxygen-go/proxygen/runtime => " + filepath.Join(root, "runtime") + "\n" +
+		"\nreplace github.com/proxygen-go/proxygen/observe/proxyprom => " + filepath.Join(root, "observe", "proxyprom") + "\n" +
+		"\nreplace github.com/proxygen-go/proxygen/observe/proxyotel => " + filepath.Join(root, "observe", "proxyotel") + "\n"
 	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
 	if err != nil {
 		t.Fatal(err)

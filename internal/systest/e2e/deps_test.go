@@ -32,6 +32,19 @@ func TestModuleDependencies(t *testing.T) {
 		// The runtime is this repository's own nested module (replaced
 		// by ./runtime); the generator's tests and examples use it.
 		"github.com/proxygen-go/proxygen/runtime": true,
+		// The demo serves /metrics through observe/proxyprom (-metrics,
+		// examples/feed) with client_golang's promhttp, and the real
+		// Prometheus test (internal/systest/observe) scrapes it. Neither
+		// reaches cmd/proxygen nor a generated program: they depend on the
+		// runtime module only (internal/systest/adopt's TestFreshModule).
+		"github.com/proxygen-go/proxygen/observe/proxyprom": true,
+		"github.com/prometheus/client_golang":               true,
+		// internal/bench's BenchmarkObservedDial compares the dial path with
+		// no observer, proxyprom and proxyotel (with the OpenTelemetry SDK
+		// recording every span, and with no SDK) in one run; test-only.
+		"github.com/proxygen-go/proxygen/observe/proxyotel": true,
+		"go.opentelemetry.io/otel/sdk":                      true,
+		"go.opentelemetry.io/otel/sdk/metric":               true,
 	}
 	f, err := os.Open(filepath.Join(testenv.RepoRoot(t), "go.mod"))
 	if err != nil {
