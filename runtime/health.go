@@ -149,13 +149,17 @@ func (m *memberHealth) releaseTrial(trial bool) {
 	}
 }
 
-// observe folds a handshake time into the moving average (1/4 weight).
-func (m *memberHealth) observe(d time.Duration) {
+// observe folds a handshake time into the moving average.
+func (m *memberHealth) observe(d time.Duration) { foldEWMA(&m.ewma, d) }
+
+// foldEWMA folds d into the moving average v (nanoseconds, 1/4 weight; 0
+// means unmeasured).
+func foldEWMA(v *atomic.Int64, d time.Duration) {
 	if d <= 0 {
 		d = 1
 	}
 	for {
-		old := m.ewma.Load()
+		old := v.Load()
 		nv := int64(d)
 		if old != 0 {
 			nv = old + (int64(d)-old)/4
@@ -163,7 +167,7 @@ func (m *memberHealth) observe(d time.Duration) {
 				nv = 1
 			}
 		}
-		if m.ewma.CompareAndSwap(old, nv) {
+		if v.CompareAndSwap(old, nv) {
 			return
 		}
 	}

@@ -105,3 +105,26 @@ func TestInjectorStats(t *testing.T) {
 		})
 	}
 }
+
+// A proxy outside every pool (a route of one member) gets its moving
+// handshake time in Stats from its dials.
+func TestInjectorStatsSingleMemberHandshake(t *testing.T) {
+	echo := newEcho(t, "127.0.0.1:0")
+	srv := proxytest.NewSOCKS5("", "")
+	t.Cleanup(srv.Close)
+	in, err := runtime.NewInjector(runtime.Settings{Enabled: true,
+		Default: runtime.Routes{HTTP: &runtime.Route{Proxies: []*runtime.Proxy{srv.Proxy(runtime.SOCKS5)}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	c, err := in.DialContext(context.Background(), "okx", runtime.TransportHTTP, "tcp", "127.0.0.1:"+echo.port())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	st := in.Stats()
+	if len(st.Members) != 1 || st.Members[0].Handshake <= 0 || st.Members[0].DialsOK != 1 {
+		t.Errorf("members %+v, want one with a handshake time and 1 dial", st.Members)
+	}
+}

@@ -124,6 +124,7 @@ type routeCounters struct {
 
 type memberCounters struct {
 	ok, failed atomic.Uint64
+	handshake  atomic.Int64 // moving average of successful attempts, ns
 	ejections  atomic.Uint64
 	tunnels    atomic.Int64
 }
@@ -223,6 +224,7 @@ func (r *statsRecorder) Attempt(_ context.Context, ev Attempt) {
 	if ev.Err == nil {
 		if m != nil {
 			m.ok.Add(1)
+			foldEWMA(&m.handshake, ev.Handshake)
 		}
 		return
 	}
@@ -317,6 +319,11 @@ func (r *statsRecorder) snapshot(h *HealthRegistry) Stats {
 }
 
 func (c *memberCounters) fill(ms *MemberStats) {
+	if ms.Handshake == 0 {
+		// A proxy outside every pool (a route of one member) has no
+		// health record: its dials give the moving average.
+		ms.Handshake = time.Duration(c.handshake.Load())
+	}
 	ms.DialsOK, ms.DialsFailed = c.ok.Load(), c.failed.Load()
 	ms.Ejections, ms.Tunnels = c.ejections.Load(), c.tunnels.Load()
 }
