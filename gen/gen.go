@@ -1,5 +1,10 @@
-// Package gen turns a validated spec into Go source. It does no file I/O:
+// Package gen turns a validated spec into Go source: it builds a model of the
+// spec's routes (model.go, route.go; the effective routes come from
+// runtime.ResolveRoute, the one resolution rule) and renders it with jennifer
+// (render.go). It must do no I/O (no files, no environment, no network):
 // Generate returns the file contents and the caller decides where they go.
+// It must not restate a rule that schema or the runtime owns, and must never
+// put a credential into an error message.
 package gen
 
 import (

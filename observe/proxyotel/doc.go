@@ -1,6 +1,8 @@
 // Package proxyotel exports the events of a proxygen runtime as
-// OpenTelemetry spans and metrics. It uses the OpenTelemetry API only; the
-// program chooses the SDK and exporters.
+// OpenTelemetry spans and metrics. It uses the OpenTelemetry API only (the
+// program chooses the SDK and exporters) and must never record error text or
+// a credential in a span or a metric, nor an attribute of unbounded
+// cardinality (see below).
 //
 // Install it on an injector with runtime.WithObserver:
 //

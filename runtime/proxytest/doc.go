@@ -5,7 +5,10 @@
 // of client flights before the tunnel opened) and can misbehave on demand:
 // stall, close mid-handshake, answer with a wrong version, refuse with a
 // given reply code or HTTP status, send an oversized or garbage reply, or
-// send data right after its reply.
+// send data right after its reply. It is for tests only: it must listen on
+// loopback only, trusts every client and dials any target it is asked for,
+// so it must never serve as a real proxy, and no non-test code of this
+// repository may import it.
 //
 // A Server listens on loopback at once. Close stops it, closes every
 // connection it holds and waits for all of its goroutines.
