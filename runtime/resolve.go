@@ -81,7 +81,7 @@ func (s RouteSource) String() string {
 	case SourceFallback:
 		return "fallback"
 	}
-	return "source(" + sprintf("%d", int(s)) + ")"
+	return "source(" + strconv.Itoa(int(s)) + ")"
 }
 
 // usesLegacy reports whether a global fallback proxy (SetFallback) may
