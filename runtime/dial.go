@@ -1,3 +1,7 @@
+// dial.go is a little over 400 lines on purpose: the Dialer and the setup of one
+// tunnel (check, resolve, handshake, error and log) are one job, and its protocols
+// already live in socks.go and connect.go; splitting further would part setup's methods.
+
 package runtime
 
 import (

@@ -9,47 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
-	"sync/atomic"
-	"time"
 )
-
-// DefaultRouteID names the default route in ExplainRoutes. Logs, errors and
-// dialers of an id the settings do not list name that id, never this.
-const DefaultRouteID = "*"
-
-// RouteSource says where an effective route comes from.
-type RouteSource uint8
-
-// The route sources.
-const (
-	SourceDirect   RouteSource = iota // nothing configured for the transport: direct
-	SourceOverride                    // the exchange's own route (a proxy or direct: true)
-	SourceDefault                     // the default route (a proxy or direct: true)
-	SourceDisabled                    // Settings.Enabled is false: direct
-	SourceFallback                    // nothing configured (or disabled): the legacy fallback proxy
-)
-
-// String returns "direct", "override", "default", "disabled" or "fallback".
-func (s RouteSource) String() string {
-	switch s {
-	case SourceDirect:
-		return "direct"
-	case SourceOverride:
-		return "override"
-	case SourceDefault:
-		return "default"
-	case SourceDisabled:
-		return "disabled"
-	case SourceFallback:
-		return "fallback"
-	}
-	return "source(" + sprintf("%d", int(s)) + ")"
-}
-
-// usesLegacy reports whether a global fallback proxy (SetFallback) may
-// replace a route of this source: only where the injector has no route of
-// its own. An explicit direct: true never falls back.
-func (s RouteSource) usesLegacy() bool { return s == SourceDirect || s == SourceDisabled }
 
 // Option configures NewInjector.
 type Option func(*injectorOptions)
@@ -92,6 +52,12 @@ func WithClientTLSConfig(c *tls.Config) Option { return func(o *injectorOptions)
 // says direct: true. Nil means none.
 func WithFallback(p *Proxy) Option { return func(o *injectorOptions) { o.fallback = p } }
 
+// WithObserver installs o to receive the dial events of every route of the
+// injector (see Observer): dials through pools, single-proxy routes and
+// direct routes (Attempts 0), member state changes and probe results. Nil
+// means none, and then a dial costs nothing extra.
+func WithObserver(o Observer) Option { return func(opts *injectorOptions) { opts.observer = o } }
+
 // Injector maps exchange ids and transports to routes, dialers and reusable
 // HTTP clients. Build it with NewInjector; its routes are immutable and it
 // is safe for concurrent use. Ids are case-insensitive; an id the settings
@@ -131,198 +97,6 @@ type Injector struct {
 	prober    *Prober
 	closeOnce sync.Once
 }
-
-// route is the effective routing of one exchange id (or of the default).
-// Its clients are created on first use and then reused.
-type route struct {
-	id        string
-	in        *Injector // nil for the legacy fallback and the global direct route
-	eff       [2]*Route // the effective routes (ResolveRoute), REST and WebSocket
-	source    [2]RouteSource
-	dial      [2]ContextDialer               // *Dialer, *Pool or an observing wrapper
-	pool      [2]*Pool                       // the pool behind dial, nil when it is not one
-	clients   [2]atomic.Pointer[http.Client] // REST, WebSocket
-	clientTLS *tls.Config
-
-	// named holds, for the default route only, a copy of it per id the
-	// settings do not list, so that its clients' logs and errors name that
-	// id: created on first use and reused (up to maxNamedRoutes ids).
-	namedMu sync.RWMutex
-	named   map[string]*route
-}
-
-// maxNamedRoutes bounds the default route's copies named after unknown
-// ids; beyond it, each use builds a fresh copy.
-const maxNamedRoutes = 4096
-
-// first returns the first member of the route of transport index i, nil
-// when the route is direct.
-func (r *route) first(i int) *Proxy {
-	if e := r.eff[i]; e != nil && !e.Direct && len(e.Proxies) > 0 {
-		return e.Proxies[0]
-	}
-	return nil
-}
-
-// forID returns the route to serve id: r itself for a listed exchange, else
-// (r is a default, fallback or direct route) r's copy named after id.
-func (r *route) forID(id string) *route {
-	if r.id != DefaultRouteID {
-		return r
-	}
-	id = NormalizeExchangeID(id)
-	r.namedMu.RLock()
-	n := r.named[id]
-	r.namedMu.RUnlock()
-	if n != nil {
-		return n
-	}
-	r.namedMu.Lock()
-	defer r.namedMu.Unlock()
-	if n = r.named[id]; n == nil {
-		n = newRoute(r.in, id, r.eff, r.source, r.clientTLS)
-		if len(r.named) >= maxNamedRoutes {
-			return n
-		}
-		if r.named == nil {
-			r.named = map[string]*route{}
-		}
-		r.named[id] = n
-	}
-	return n
-}
-
-func tIndex(t Transport) int {
-	if t == TransportWebSocket {
-		return 1
-	}
-	return 0
-}
-
-var transports = [2]Transport{TransportHTTP, TransportWebSocket}
-
-// newRoute builds the route of id over the effective routes effs (nil is
-// direct), with the dialers of in (nil: no logger, observer or shared
-// health).
-func newRoute(in *Injector, id string, effs [2]*Route, sources [2]RouteSource, clientTLS *tls.Config) *route {
-	r := &route{id: id, in: in, source: sources, clientTLS: clientTLS}
-	for i, t := range transports {
-		e := effs[i]
-		if e == nil {
-			e = &directRoute
-		}
-		r.eff[i] = e
-		r.dial[i], r.pool[i] = in.dialerFor(id, t, e)
-	}
-	return r
-}
-
-// dialerFor returns the dial function of effective route e for exchange id
-// and transport t, and its Pool when it is one. in may be nil.
-func (in *Injector) dialerFor(id string, t Transport, e *Route) (ContextDialer, *Pool) {
-	var obs Observer
-	var health *HealthRegistry
-	d := Dialer{Exchange: id, Transport: t}
-	if in != nil {
-		d.Logger, obs, health = in.logger, in.observer, in.health
-	}
-	if e.Direct || len(e.Proxies) == 0 {
-		if obs != nil {
-			return newObservedDialer(&d, obs), nil
-		}
-		return &d, nil
-	}
-	if bareMember(e) {
-		p := *e.Proxies[0]
-		p.Timeout = e.AttemptTimeout
-		d.Proxy = &p
-		if obs != nil {
-			return newObservedDialer(&d, obs), nil
-		}
-		return &d, nil
-	}
-	pool, err := NewPool(PoolConfig{Members: e.Proxies, Policy: e.Policy(), Dialer: d, Health: health, Observer: obs})
-	if err != nil {
-		// Validate checked the route with the pool's rules: not reached.
-		// Fail closed all the same.
-		return failedDialer{err: &ProxyError{Exchange: id, Transport: t, Stage: StageConfig, Err: err}}, nil
-	}
-	return pool, pool
-}
-
-// bareMember reports whether effective route e dials through a plain
-// Dialer over its one member: a pool of one without a health check or
-// fail_fast behaves as that member alone (every dial tries it, once, within
-// AttemptTimeout <= Timeout), so it keeps a single proxy's cost and its
-// bare *ProxyError.
-func bareMember(e *Route) bool {
-	return len(e.Proxies) == 1 && e.HealthCheck.Target == "" && e.WhenAllDown != FailFast
-}
-
-// failedDialer fails every dial with err.
-type failedDialer struct{ err error }
-
-func (f failedDialer) DialContext(context.Context, string, string) (net.Conn, error) {
-	return nil, f.err
-}
-
-// observedDialer reports a plain Dialer's dials (direct, or a route of one
-// member) to an Observer: Attempts is 0 for a direct dial, 1 otherwise,
-// with one Attempt event for the member.
-type observedDialer struct {
-	d    *Dialer
-	name string // the member's scheme://host:port, "" when direct
-	obs  Observer
-	aobs AttemptObserver
-	tobs TunnelObserver
-}
-
-func newObservedDialer(d *Dialer, obs Observer) *observedDialer {
-	o := &observedDialer{d: d, obs: obs}
-	o.aobs, _ = obs.(AttemptObserver)
-	o.tobs, _ = obs.(TunnelObserver)
-	if d.Proxy != nil {
-		o.name = memberName(d.Proxy)
-	}
-	return o
-}
-
-func (o *observedDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	start := time.Now()
-	ctx = o.obs.DialStart(ctx, DialStart{Exchange: o.d.Exchange, Transport: o.d.Transport, Target: addr, Time: start})
-	c, err := o.d.DialContext(ctx, network, addr)
-	took := time.Since(start)
-	ev := DialDone{Exchange: o.d.Exchange, Transport: o.d.Transport, Target: addr, Duration: took, Err: err}
-	if o.d.Proxy != nil {
-		ev.Attempts = 1
-		if err == nil {
-			ev.Proxy = o.name
-		}
-		if o.aobs != nil {
-			at := Attempt{Exchange: o.d.Exchange, Transport: o.d.Transport, Target: addr, Proxy: o.name, N: 1, Handshake: took, Err: err}
-			// A Dialer's error is a *ProxyError (no errors.As: its target
-			// would escape, an allocation on every dial).
-			if pe, ok := err.(*ProxyError); ok {
-				at.Stage, at.Code = pe.Stage, pe.Code
-				if pe.Status != 0 {
-					at.Code = pe.Status
-				}
-			}
-			o.aobs.Attempt(ctx, at)
-		}
-	}
-	o.obs.DialDone(ctx, ev)
-	if err == nil && o.tobs != nil {
-		c = observeTunnel(c, Tunnel{Exchange: o.d.Exchange, Transport: o.d.Transport, Target: addr, Proxy: o.name}, o.tobs)
-	}
-	return c, err
-}
-
-// WithObserver installs o to receive the dial events of every route of the
-// injector (see Observer): dials through pools, single-proxy routes and
-// direct routes (Attempts 0), member state changes and probe results. Nil
-// means none, and then a dial costs nothing extra.
-func WithObserver(o Observer) Option { return func(opts *injectorOptions) { opts.observer = o } }
 
 // NewInjector validates s (see Validate) and builds its routing table: the
 // route of each exchange and transport is ResolveRoute's. WithFallback
@@ -470,43 +244,6 @@ func NewInjector(s Settings, opts ...Option) (*Injector, error) {
 	return in, nil
 }
 
-// routes returns the routes of the listed exchanges, sorted by id.
-func (in *Injector) routes() []*route {
-	out := make([]*route, len(in.ids))
-	for i, id := range in.ids {
-		out[i] = in.byID[id]
-	}
-	return out
-}
-
-// startProbes starts the health checks (a no-op when there are none, when
-// they run already, or after Close).
-func (in *Injector) startProbes() {
-	if in.prober != nil {
-		in.prober.Start()
-	}
-}
-
-// stopProbes stops the health checks and waits for them to end.
-func (in *Injector) stopProbes() {
-	if in.prober != nil {
-		_ = in.prober.Close()
-	}
-}
-
-// Close stops the injector's health checks (waiting for every probe to
-// end) and closes the idle connections of its clients. Nothing the
-// injector started outlives it. Dials through it still work afterwards,
-// without health checks. It is safe to call more than once and always
-// returns nil.
-func (in *Injector) Close() error {
-	in.closeOnce.Do(func() {
-		in.stopProbes()
-		in.CloseIdleConnections()
-	})
-	return nil
-}
-
 // lookup returns the route of id (case-insensitive), or the default route.
 // It does not allocate.
 func (in *Injector) lookup(id string) *route {
@@ -598,103 +335,6 @@ func (in *Injector) CloseIdleConnections() {
 	in.def.closeIdle()
 	for _, r := range in.byID {
 		r.closeIdle()
-	}
-}
-
-// routeInfo is one line of the route table Init logs: an effective route
-// as the injector holds it, credentials resolved but never shown. (What a
-// program or `proxygen explain` shows of a spec is ExplainRoutes'.)
-type routeInfo struct {
-	Exchange  string // lower-case id, or DefaultRouteID for ids the settings do not list
-	Transport Transport
-	Proxy     string // redacted proxy URL, or "direct"
-	Source    RouteSource
-	// Env names the environment variables (ApplyEnv) that set or changed
-	// this route; never their values.
-	Env []string
-}
-
-// sourceLabel returns "env" when environment variables shaped the route,
-// else Source.String().
-func (r routeInfo) sourceLabel() string {
-	if len(r.Env) > 0 {
-		return "env"
-	}
-	return r.Source.String()
-}
-
-// routeTable returns the effective routes: every listed exchange (sorted)
-// for http then websocket, then the default route (DefaultRouteID).
-func (in *Injector) routeTable() []routeInfo {
-	out := make([]routeInfo, 0, 2*len(in.ids)+2)
-	for _, id := range in.ids {
-		out = in.explain(out, in.byID[id])
-	}
-	return in.explain(out, in.def)
-}
-
-func (in *Injector) explain(out []routeInfo, r *route) []routeInfo {
-	for i, t := range [2]Transport{TransportHTTP, TransportWebSocket} {
-		ri := routeInfo{Exchange: r.id, Transport: t, Proxy: "direct", Source: r.source[i]}
-		if p := r.first(i); p != nil {
-			ri.Proxy = p.String()
-		}
-		var key string
-		switch r.source[i] {
-		case SourceOverride:
-			key = "exchanges." + r.id + "." + t.String()
-		case SourceDefault:
-			key = "default." + t.String()
-		case SourceDisabled:
-			key = "enabled"
-		}
-		if vs := in.fromEnv[key]; key != "" && len(vs) > 0 {
-			ri.Env = append([]string(nil), vs...)
-		}
-		out = append(out, ri)
-	}
-	return out
-}
-
-// defaultRouteLabel is the exchange the route table Init logs gives the
-// default route (what ids the settings do not list get); it cannot be an id.
-const defaultRouteLabel = "(default)"
-
-// logRoutes logs the effective route table at INFO, one line per exchange
-// and transport (listed exchanges sorted, then the default route): the
-// exchange, the transport, the scheme ("direct" for none), the proxy's
-// host:port and where the route comes from. Never a credential.
-func (in *Injector) logRoutes(ctx context.Context) {
-	l := in.logger
-	if l == nil {
-		l = slog.Default()
-	}
-	if !l.Enabled(ctx, slog.LevelInfo) {
-		return
-	}
-	for _, ri := range in.routeTable() {
-		r, name := in.byID[ri.Exchange], ri.Exchange
-		if ri.Exchange == DefaultRouteID {
-			r, name = in.def, defaultRouteLabel
-		}
-		scheme, addr, size, strategy := "direct", "", 0, ""
-		if p := r.first(tIndex(ri.Transport)); p != nil {
-			e := r.eff[tIndex(ri.Transport)]
-			scheme, addr, size, strategy = p.Scheme.String(), p.Addr(), len(e.Proxies), e.Strategy.String()
-		}
-		attrs := []slog.Attr{
-			slog.String("exchange", name),
-			slog.String("transport", ri.Transport.String()),
-			slog.String("scheme", scheme),
-			slog.String("proxy", addr),
-			slog.String("source", ri.sourceLabel()),
-		}
-		if size > 0 {
-			// proxy is the first member; the pool's size and strategy
-			// say how many more there are and how they are chosen.
-			attrs = append(attrs, slog.Int("pool", size), slog.String("strategy", strategy))
-		}
-		l.LogAttrs(ctx, slog.LevelInfo, "proxy route", attrs...)
 	}
 }
 

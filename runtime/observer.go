@@ -12,6 +12,13 @@ import (
 // event added later is a new optional interface and never breaks an
 // existing observer (the pattern of pgx's tracers).
 //
+// This was chosen over net/http/httptrace's struct of funcs: an interface
+// value is one pointer to check on the hot path, and the optional parts are
+// found by one type assertion each at install time, not per event; a new
+// event is a new interface, so existing observers keep compiling; funcs in a
+// struct would need a nil check per field per event and make composing two
+// observers (a tee, as the injector does with its Stats recorder) awkward.
+//
 // Events name a proxy by "scheme://host:port" only, never by credentials.
 // Methods are called on the dialing goroutine (probes: on the prober's) and
 // must not block.

@@ -1,3 +1,7 @@
+// pooldial.go is a little over 400 lines on purpose: the Pool and its one dial
+// (sequential and hedged attempts, all methods of dialState) are one job;
+// splitting would part dialState's methods.
+
 package runtime
 
 import (

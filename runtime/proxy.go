@@ -1,7 +1,9 @@
 // Package runtime is what proxygen's generated code calls at run time: the
 // Proxy type, one dialer for every proxy scheme, the injector that maps
-// exchanges to routes, and the environment overlay. It imports the standard
-// library only.
+// exchanges to routes, and the environment overlay. It must import nothing
+// outside the standard library (its go.mod requires no module), must never
+// fail open (a route that names a proxy never connects direct), and must never
+// put a credential in an error, a log line, a panic or Stats.
 //
 // Programs use the Injector (NewInjector, or the one Init installs) and the
 // by-id functions over the installed one (HTTPClient, DialContext,

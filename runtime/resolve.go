@@ -1,166 +1,9 @@
 package runtime
 
 import (
-	"sort"
 	"strconv"
 	"strings"
 )
-
-// RouteField names one setting of a Route: a bit of Route.Set, and the
-// unit of inheritance and of ExplainRoutes' sources.
-type RouteField uint16
-
-// The settings of a route, in spec order.
-const (
-	SetTimeout            RouteField = 1 << iota // timeout_seconds
-	SetAttemptTimeout                            // attempt_timeout_seconds
-	SetStrategy                                  // strategy
-	SetHedgeAfter                                // hedge_after_ms
-	SetEjectAfterFailures                        // eject.after_failures
-	SetEjectDuration                             // eject.seconds
-	SetEjectMaxDuration                          // eject.max_seconds
-	SetHealthTarget                              // health_check.target
-	SetHealthInterval                            // health_check.interval_seconds
-	SetHealthTimeout                             // health_check.timeout_seconds
-	SetWhenAllDown                               // when_all_down
-	SetOptimistic                                // optimistic
-
-	// numRouteFields is the number of settings.
-	numRouteFields = iota
-	// allRouteFields has every setting's bit.
-	allRouteFields RouteField = 1<<numRouteFields - 1
-)
-
-var routeFieldInfo = [numRouteFields]struct{ key, env string }{
-	{"timeout_seconds", "TIMEOUT_SECONDS"},
-	{"attempt_timeout_seconds", "ATTEMPT_TIMEOUT_SECONDS"},
-	{"strategy", "STRATEGY"},
-	{"hedge_after_ms", "HEDGE_AFTER_MS"},
-	{"eject.after_failures", "EJECT__AFTER_FAILURES"},
-	{"eject.seconds", "EJECT__SECONDS"},
-	{"eject.max_seconds", "EJECT__MAX_SECONDS"},
-	{"health_check.target", "HEALTH_CHECK__TARGET"},
-	{"health_check.interval_seconds", "HEALTH_CHECK__INTERVAL_SECONDS"},
-	{"health_check.timeout_seconds", "HEALTH_CHECK__TIMEOUT_SECONDS"},
-	{"when_all_down", "WHEN_ALL_DOWN"},
-	{"optimistic", "OPTIMISTIC"},
-}
-
-// RouteFields returns every setting, in spec order.
-func RouteFields() []RouteField {
-	out := make([]RouteField, numRouteFields)
-	for i := range out {
-		out[i] = 1 << i
-	}
-	return out
-}
-
-// index is the position of a single field in spec order, or -1.
-func (f RouteField) index() int {
-	for i := 0; i < numRouteFields; i++ {
-		if f == 1<<i {
-			return i
-		}
-	}
-	return -1
-}
-
-// String returns the spec key of one field ("eject.seconds"); a
-// combination of bits prints as the keys joined by "|".
-func (f RouteField) String() string {
-	if i := f.index(); i >= 0 {
-		return routeFieldInfo[i].key
-	}
-	var parts []string
-	for i := 0; i < numRouteFields; i++ {
-		if f&(1<<i) != 0 {
-			parts = append(parts, routeFieldInfo[i].key)
-		}
-	}
-	if rest := f &^ allRouteFields; rest != 0 || len(parts) == 0 {
-		parts = append(parts, "field("+strconv.Itoa(int(rest))+")")
-	}
-	return strings.Join(parts, "|")
-}
-
-// Has reports whether the route sets f itself: its value is not zero or
-// its bit is in Set.
-func (r *Route) Has(f RouteField) bool {
-	if r == nil {
-		return false
-	}
-	if r.Set&f != 0 {
-		return true
-	}
-	switch f {
-	case SetTimeout:
-		return r.Timeout != 0
-	case SetAttemptTimeout:
-		return r.AttemptTimeout != 0
-	case SetStrategy:
-		return r.Strategy != 0
-	case SetHedgeAfter:
-		return r.HedgeAfter != 0
-	case SetEjectAfterFailures:
-		return r.Eject.AfterFailures != 0
-	case SetEjectDuration:
-		return r.Eject.Duration != 0
-	case SetEjectMaxDuration:
-		return r.Eject.MaxDuration != 0
-	case SetHealthTarget:
-		return r.HealthCheck.Target != ""
-	case SetHealthInterval:
-		return r.HealthCheck.Interval != 0
-	case SetHealthTimeout:
-		return r.HealthCheck.Timeout != 0
-	case SetWhenAllDown:
-		return r.WhenAllDown != 0
-	case SetOptimistic:
-		return r.Optimistic
-	}
-	return false
-}
-
-// settings returns the fields the route sets itself.
-func (r *Route) settings() RouteField {
-	var set RouteField
-	for i := 0; i < numRouteFields; i++ {
-		if f := RouteField(1 << i); r.Has(f) {
-			set |= f
-		}
-	}
-	return set
-}
-
-// copyField copies field f from src to dst.
-func copyField(dst, src *Route, f RouteField) {
-	switch f {
-	case SetTimeout:
-		dst.Timeout = src.Timeout
-	case SetAttemptTimeout:
-		dst.AttemptTimeout = src.AttemptTimeout
-	case SetStrategy:
-		dst.Strategy = src.Strategy
-	case SetHedgeAfter:
-		dst.HedgeAfter = src.HedgeAfter
-	case SetEjectAfterFailures:
-		dst.Eject.AfterFailures = src.Eject.AfterFailures
-	case SetEjectDuration:
-		dst.Eject.Duration = src.Eject.Duration
-	case SetEjectMaxDuration:
-		dst.Eject.MaxDuration = src.Eject.MaxDuration
-	case SetHealthTarget:
-		dst.HealthCheck.Target = src.HealthCheck.Target
-	case SetHealthInterval:
-		dst.HealthCheck.Interval = src.HealthCheck.Interval
-	case SetHealthTimeout:
-		dst.HealthCheck.Timeout = src.HealthCheck.Timeout
-	case SetWhenAllDown:
-		dst.WhenAllDown = src.WhenAllDown
-	case SetOptimistic:
-		dst.Optimistic = src.Optimistic
-	}
-}
 
 // builtinRoute holds the built-in defaults of the settings that have a
 // fixed one; AttemptTimeout (Timeout's effective value) and
@@ -211,6 +54,40 @@ func (s SettingSource) String() string {
 	}
 	return s.Origin.String()
 }
+
+// RouteSource says where an effective route comes from.
+type RouteSource uint8
+
+// The route sources.
+const (
+	SourceDirect   RouteSource = iota // nothing configured for the transport: direct
+	SourceOverride                    // the exchange's own route (a proxy or direct: true)
+	SourceDefault                     // the default route (a proxy or direct: true)
+	SourceDisabled                    // Settings.Enabled is false: direct
+	SourceFallback                    // nothing configured (or disabled): the legacy fallback proxy
+)
+
+// String returns "direct", "override", "default", "disabled" or "fallback".
+func (s RouteSource) String() string {
+	switch s {
+	case SourceDirect:
+		return "direct"
+	case SourceOverride:
+		return "override"
+	case SourceDefault:
+		return "default"
+	case SourceDisabled:
+		return "disabled"
+	case SourceFallback:
+		return "fallback"
+	}
+	return "source(" + strconv.Itoa(int(s)) + ")"
+}
+
+// usesLegacy reports whether a global fallback proxy (SetFallback) may
+// replace a route of this source: only where the injector has no route of
+// its own. An explicit direct: true never falls back.
+func (s RouteSource) usesLegacy() bool { return s == SourceDirect || s == SourceDisabled }
 
 // RouteOrigin says where an effective route and each of its settings come
 // from.
@@ -421,116 +298,6 @@ func (r *Route) Policy() PoolPolicy {
 		p.HealthCheck = &hc
 	}
 	return p
-}
-
-// vars returns the ${VAR} names the route's members need for their
-// credentials, sorted and without repeats.
-func (r *Route) vars() []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, p := range r.Proxies {
-		if p == nil {
-			continue
-		}
-		for _, v := range []string{p.UserVar, p.PasswordVar} {
-			if v != "" && !seen[v] {
-				seen[v] = true
-				out = append(out, v)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-// SettingInfo is one effective setting for explain: its spec key, its
-// value as text and where it comes from.
-type SettingInfo struct {
-	Field  RouteField
-	Value  string
-	Source SettingSource
-}
-
-// RouteExplain is one effective route for explain.
-type RouteExplain struct {
-	Exchange  string // lower-case id, or DefaultRouteID
-	Transport Transport
-	Origin    RouteOrigin
-	// Members are the members, redacted (Proxy.String); empty when direct.
-	Members []string
-	// Settings are every setting in spec order; empty when direct.
-	Settings []SettingInfo
-	// Vars are the ${VAR} names the members' credentials need (never
-	// their values).
-	Vars []string
-}
-
-// ExplainRoutes returns the effective route of every exchange s lists
-// (sorted, lower-case) and then of DefaultRouteID, each for http then
-// websocket, with members redacted and every setting's source.
-func ExplainRoutes(s Settings) []RouteExplain {
-	ids := make([]string, 0, len(s.Exchanges)+1)
-	for k := range s.Exchanges {
-		ids = append(ids, NormalizeExchangeID(k))
-	}
-	sort.Strings(ids)
-	ids = append(ids, DefaultRouteID)
-	out := make([]RouteExplain, 0, 2*len(ids))
-	for _, id := range ids {
-		for _, t := range [2]Transport{TransportHTTP, TransportWebSocket} {
-			r, o := ResolveRoute(s, id, t)
-			e := RouteExplain{Exchange: id, Transport: t, Origin: o, Vars: r.vars()}
-			if !r.Direct {
-				for _, p := range r.Proxies {
-					if p != nil {
-						e.Members = append(e.Members, p.String())
-					}
-				}
-				for i, f := range RouteFields() {
-					e.Settings = append(e.Settings, SettingInfo{Field: f, Value: r.fieldText(f), Source: o.settings[i]})
-				}
-			}
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// fieldText is a setting's value as explain shows it.
-func (r *Route) fieldText(f RouteField) string {
-	switch f {
-	case SetTimeout:
-		return r.Timeout.String()
-	case SetAttemptTimeout:
-		return r.AttemptTimeout.String()
-	case SetStrategy:
-		return r.Strategy.String()
-	case SetHedgeAfter:
-		if r.HedgeAfter == 0 {
-			return "off"
-		}
-		return r.HedgeAfter.String()
-	case SetEjectAfterFailures:
-		return strconv.Itoa(r.Eject.AfterFailures)
-	case SetEjectDuration:
-		return r.Eject.Duration.String()
-	case SetEjectMaxDuration:
-		return r.Eject.MaxDuration.String()
-	case SetHealthTarget:
-		if r.HealthCheck.Target == "" {
-			return "off"
-		}
-		return r.HealthCheck.Target
-	case SetHealthInterval:
-		return r.HealthCheck.Interval.String()
-	case SetHealthTimeout:
-		return r.HealthCheck.Timeout.String()
-	case SetWhenAllDown:
-		return r.WhenAllDown.String()
-	case SetOptimistic:
-		return strconv.FormatBool(r.Optimistic)
-	}
-	return ""
 }
 
 // completeRoute returns the effective form of a compiled route: r's

@@ -7,10 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
-	"regexp"
 	"strconv"
-	"strings"
-	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -73,9 +70,7 @@ type loader struct {
 
 const pathSep = "\x00"
 
-// maxMsg caps an error message; echoed values are capped shorter (quote).
-const maxMsg = 512
-
+// errAt records an error at node n (line 1, column 1 when n has none).
 func (l *loader) errAt(n *yaml.Node, path []string, format string, args ...any) {
 	e := &Error{File: l.file, Line: 1, Col: 1, Path: dotted(path), Msg: capString(fmt.Sprintf(format, args...), maxMsg)}
 	if n != nil && n.Line > 0 {
@@ -83,18 +78,6 @@ func (l *loader) errAt(n *yaml.Node, path []string, format string, args ...any) 
 	}
 	l.errs = append(l.errs, e)
 }
-
-// dotted joins path with dots; keys are redacted like values.
-func dotted(path []string) string {
-	parts := make([]string, len(path))
-	for i, p := range path {
-		parts[i] = capString(redact(p), maxEcho)
-	}
-	return strings.Join(parts, ".")
-}
-
-var syntaxLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-var unknownAnchor = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`)
 
 // syntaxErr turns a yaml.v3 parse error into an Error. yaml.v3 gives a line
 // at best, so the column is 1.
@@ -117,29 +100,6 @@ func (l *loader) syntaxErr(data []byte, err error) {
 	}
 	hintSyntax(data, e)
 	l.errs = append(l.errs, e)
-}
-
-// parserProblems are yaml.v3's parser messages; see syntaxErr.
-var parserProblems = map[string]bool{
-	"did not find expected ',' or ']'":       true,
-	"did not find expected ',' or '}'":       true,
-	"did not find expected '-' indicator":    true,
-	"did not find expected <document start>": true,
-	"did not find expected <stream-start>":   true,
-	"did not find expected key":              true,
-	"did not find expected node content":     true,
-	"found duplicate %TAG directive":         true,
-	"found duplicate %YAML directive":        true,
-	"found incompatible YAML document":       true,
-	"found undefined tag handle":             true,
-}
-
-func lineCol(data []byte, off int) (line, col int) {
-	before := data[:off]
-	line = bytes.Count(before, []byte("\n")) + 1
-	// Columns count characters, as the YAML parser's do.
-	col = utf8.RuneCount(before[bytes.LastIndexByte(before, '\n')+1:]) + 1
-	return line, col
 }
 
 // parse reads exactly one YAML document whose root is a mapping and
@@ -339,101 +299,4 @@ func number(f float64) any {
 		return jsonNumber("-1e999")
 	}
 	return jsonNumber(strconv.FormatFloat(f, 'g', -1, 64))
-}
-
-// show describes a node for "(got ...)". Only booleans, numbers and null
-// are echoed (redacted and capped); a string or a value with a custom tag
-// (!x value) never is: a password pasted into the wrong field must not
-// reach a CI log.
-func show(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.AliasNode:
-		return "an alias"
-	}
-	switch n.ShortTag() {
-	case "!!null":
-		return "null"
-	case "!!bool", "!!int", "!!float":
-		// Only a value that is what its tag says (not !!int s3cr3t).
-		if _, isString := scalar(n).(string); !isString {
-			return capString(redact(n.Value), maxEcho)
-		}
-		return "a tagged value"
-	case "!!str", "!!binary", "!!timestamp":
-		return "a string"
-	}
-	return "a tagged value"
-}
-
-// describe is show without any echo: for values that may hold
-// credentials, such as proxy URLs.
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode, yaml.SequenceNode, yaml.AliasNode:
-		return show(n)
-	}
-	switch n.ShortTag() {
-	case "!!null":
-		return "null"
-	case "!!bool":
-		return "a boolean"
-	case "!!int":
-		return "an integer"
-	case "!!float":
-		return "a number"
-	case "!!str", "!!binary", "!!timestamp":
-		return "a string"
-	}
-	return "a tagged value"
-}
-
-// maxEcho caps every value echoed in a message, in bytes.
-const maxEcho = 64
-
-// capString shortens s to at most max bytes, on a character boundary,
-// ending in "..." when cut.
-func capString(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	cut := max - len("...")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "..."
-}
-
-// quote quotes s for a message, redacted and capped.
-func quote(s string) string {
-	return strconv.Quote(capString(redact(s), maxEcho))
-}
-
-// atSigns are '@' and what a reader may take for one, or what a URL parser
-// may decode into one: a password before any of them is hidden.
-var atSigns = []string{"@", "%40", "\uff20", "\ufe6b"}
-
-// redact hides where URL user information could be: everything up to the
-// last '@' (or look-alike, or %40), or everything after "://".
-func redact(s string) string {
-	end := -1
-	for _, at := range atSigns {
-		if i := strings.LastIndex(s, at); i >= 0 && i+len(at) > end {
-			end = i + len(at)
-		}
-	}
-	if end >= 0 {
-		return "***@" + s[end:]
-	}
-	if i := strings.Index(s, "://"); i >= 0 {
-		scheme := s[:i]
-		if strings.ContainsAny(scheme, ":/") {
-			scheme = "***"
-		}
-		return scheme + "://***"
-	}
-	return s
 }

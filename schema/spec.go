@@ -1,5 +1,10 @@
 // Package schema is proxygen's spec: the Go model of spec version 1, the JSON
-// Schema derived from it, loading YAML with positions, and validation.
+// Schema derived from it, loading YAML with positions, and validation. Its
+// only I/O is LoadFile reading one spec. It must not generate code (package
+// gen does) nor dial (the runtime does), must take the limits and rules it
+// shares with the runtime from the runtime instead of restating them, and
+// must never echo a credential: an error describes a value that may hold one
+// ("a string") instead of quoting it, and redacts URL user information.
 package schema
 
 import (

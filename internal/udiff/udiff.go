@@ -1,4 +1,7 @@
-// Package udiff renders a unified diff of two texts, line by line.
+// Package udiff renders a unified diff of two texts, line by line, for
+// `proxygen check`. It is a pure function of its inputs: it must do no I/O and
+// know nothing of specs or Go source (redacting credentials is the caller's
+// job, before the texts reach it).
 package udiff
 
 import (

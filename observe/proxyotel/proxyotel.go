@@ -1,48 +1,9 @@
-// Package proxyotel exports the events of a proxygen runtime as
-// OpenTelemetry spans and metrics. It uses the OpenTelemetry API only; the
-// program chooses the SDK and exporters.
-//
-// Install it on an injector with runtime.WithObserver:
-//
-//	obs, err := proxyotel.NewObserver() // global providers
-//	if err != nil { ... }
-//	inj, err := runtime.NewInjector(..., runtime.WithObserver(obs))
-//
-// Each dial is a client span named "proxygen.dial", a child of the span in
-// the dial's context, with the attributes proxygen.exchange,
-// proxygen.transport, server.address and server.port (the target), and, when
-// it got a tunnel, network.peer.address and network.peer.port (the proxy
-// that carried it) and proxygen.proxy ("scheme://host:port"). A failed dial
-// has error.type and status Error. Each attempt is a span event
-// "proxygen.attempt" (see Observer.Attempt).
-//
-// Metrics (instrumentation scope ScopeName):
-//
-//	proxygen.dial.duration              histogram s  proxygen.exchange, proxygen.transport, error.type (on failure)
-//	proxygen.proxy.attempts             counter      proxygen.exchange, proxygen.transport, proxygen.proxy, error.type (on failure)
-//	proxygen.proxy.failures             counter      proxygen.exchange, proxygen.transport, proxygen.proxy, proxygen.stage
-//	proxygen.proxy.handshake.duration   histogram s  proxygen.exchange, proxygen.transport, proxygen.proxy
-//	proxygen.failovers                  counter      proxygen.exchange, proxygen.transport
-//	proxygen.proxy.up                   gauge        proxygen.proxy (1 usable, 0 ejected or half-open)
-//	proxygen.proxy.ejections            counter      proxygen.proxy
-//	proxygen.tunnels.open               updowncounter proxygen.exchange, proxygen.transport, proxygen.proxy
-//
-// The count of proxygen.dial.duration is the number of dials (Prometheus's
-// proxygen_dials_total). error.type is low-cardinality: "canceled",
-// "timeout", the set-up stage that failed ("connect", "tls", "greeting",
-// "auth", "request", "reply", "resolve", "config") or "_OTHER". No error
-// text is recorded anywhere (no RecordError, no status message beyond the
-// error type), and a proxy is only ever shown as "scheme://host:port", so no
-// credential can reach a span or a metric.
 package proxyotel
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -414,91 +375,4 @@ func (o *Observer) TunnelOpen(ev runtime.Tunnel) {
 // TunnelClose implements runtime.TunnelObserver.
 func (o *Observer) TunnelClose(ev runtime.Tunnel) {
 	o.tunnels.Add(context.Background(), -1, o.attrs(setKey{kind: setMember, exchange: ev.Exchange, transport: ev.Transport, proxy: proxyLabel(ev.Proxy)}).add...)
-}
-
-// errorType is the low-cardinality error.type of a failure: "" for none,
-// "canceled", "timeout", the stage that failed, or "_OTHER". The error's
-// text is never looked at.
-func errorType(err error, stage runtime.Stage) string {
-	if err == nil {
-		return ""
-	}
-	if errors.Is(err, context.Canceled) {
-		return "canceled"
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return "timeout"
-	}
-	if s := stageLabel(stage); s != "" {
-		return s
-	}
-	var pe *runtime.ProxyError
-	if errors.As(err, &pe) {
-		if s := stageLabel(pe.Stage); s != "" {
-			return s
-		}
-	}
-	if errors.Is(err, runtime.ErrProxyAuth) {
-		return string(runtime.StageAuth)
-	}
-	return semconv.ErrorTypeOther.Value.AsString()
-}
-
-// stageLabel returns one of the runtime's stages, or "" for anything else.
-func stageLabel(s runtime.Stage) string {
-	switch s {
-	case runtime.StageConfig, runtime.StageResolve, runtime.StageConnect, runtime.StageTLS,
-		runtime.StageGreeting, runtime.StageAuth, runtime.StageRequest, runtime.StageReply:
-		return string(s)
-	}
-	return ""
-}
-
-// stageAttr returns one of the runtime's stages, or "_OTHER".
-func stageAttr(s runtime.Stage) string {
-	if l := stageLabel(s); l != "" {
-		return l
-	}
-	return semconv.ErrorTypeOther.Value.AsString()
-}
-
-// proxyLabel returns the "scheme://host:port" part of an event's proxy
-// string: user info, path, query and fragment are dropped (events never
-// carry them; this makes sure an attribute cannot either).
-func proxyLabel(p string) string {
-	rest, scheme := p, ""
-	if i := strings.Index(p, "://"); i >= 0 {
-		scheme, rest = p[:i+3], p[i+3:]
-	}
-	// User info first: a careless password may hold a '/' or a '?'.
-	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
-		rest = rest[i+1:]
-	}
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		rest = rest[:i]
-	}
-	if len(scheme)+len(rest) == len(p) {
-		return p
-	}
-	return scheme + rest
-}
-
-// hostPort strips the scheme of a proxy label.
-func hostPort(label string) string {
-	if i := strings.Index(label, "://"); i >= 0 {
-		return label[i+3:]
-	}
-	return label
-}
-
-func splitHostPort(hp string) (string, int, bool) {
-	host, port, err := net.SplitHostPort(hp)
-	if err != nil {
-		return "", 0, false
-	}
-	n, err := strconv.Atoi(port)
-	if err != nil || n < 0 || n > 65535 {
-		return "", 0, false
-	}
-	return host, n, true
 }

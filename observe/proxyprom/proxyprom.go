@@ -1,5 +1,8 @@
 // Package proxyprom exports the events of a proxygen runtime as Prometheus
-// metrics.
+// metrics. It depends on the Prometheus client library and the runtime only,
+// registers only on the registry it is given, and must never make error text,
+// a target or a credential a label, nor let a label's values grow beyond
+// what the program's spec and proxies bound (see below).
 //
 // Install it on an injector with runtime.WithObserver and serve the registry
 // it was given (for example with promhttp):

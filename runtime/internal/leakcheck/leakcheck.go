@@ -1,6 +1,7 @@
 // Package leakcheck fails a test binary whose tests leave goroutines behind.
 // It is the runtime module's own small replacement for go.uber.org/goleak,
-// so that the module stays standard library only, tests included.
+// so that the module stays standard library only, tests included. It is for
+// tests only: no non-test file may import it.
 package leakcheck
 
 import (
