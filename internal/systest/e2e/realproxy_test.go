@@ -5,11 +5,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -345,19 +345,29 @@ func (f *fixture) runDriver(t *testing.T, bin string, env ...string) *run {
 			if rw.Result != "ok" {
 				continue
 			}
-			owner, err := realproxy.Owner(rw.Peer, f.servers...)
+			// Both ends of the target's connection: the peer it saw and
+			// its own listener (https and wss: the TLS one; ws: the plain
+			// one), so a local port shared toward another target cannot
+			// mislead the lookup.
+			port := f.tgt.HTTPSPort
+			if rw.URL == "ws" {
+				port = f.tgt.HTTPPort
+			}
+			remote := rw.Peer
+			if ap, err := netip.ParseAddrPort(rw.Peer); err == nil {
+				remote = netip.AddrPortFrom(ap.Addr(), uint16(port)).String()
+			}
+			owner, heldBy, err := realproxy.OwnerOf(rw.Peer, remote, f.servers...)
 			switch {
 			case err != nil:
 				r.owners[rw.Line] = "error: " + err.Error()
 			case owner != nil:
 				r.owners[rw.Line] = owner.Name
+			case heldBy(r.pid):
+				r.owners[rw.Line] = "driver"
 			default:
 				pids, err := realproxy.SocketOwners(rw.Peer)
-				if err == nil && slices.Contains(pids, r.pid) {
-					r.owners[rw.Line] = "driver"
-				} else {
-					r.owners[rw.Line] = fmt.Sprintf("unknown (pids %v, %v)", pids, err)
-				}
+				r.owners[rw.Line] = fmt.Sprintf("unknown (pids %v, %v)", pids, err)
 			}
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"slices"
 	"strconv"
@@ -284,27 +285,36 @@ func (e *poolEnv) open(t *testing.T, kind string, tgt *target.Server, host strin
 		t.Fatalf("unknown kind %s", kind)
 	}
 	defer finish()
-	s := session{via: e.owner(t, peer), dial: e.obs.lastDial(t).Duration}
+	s := session{via: e.owner(t, peer, tgt, secure), dial: e.obs.lastDial(t).Duration}
 	if got := tgt.Conns() - before; got != 1 {
 		t.Errorf("%s: the target accepted %d connections, want 1", kind, got)
 	}
 	return s, nil
 }
 
-// owner returns the real proxy that owns the target's peer socket; it
-// fails the test when none does (a direct connection shows this process).
-func (e *poolEnv) owner(t *testing.T, peer string) *realproxy.Server {
+// owner returns the real proxy that owns the target's peer socket (the one
+// from peer to tgt's listener: a local port may be shared toward another
+// target); it fails the test when none does (a direct connection shows
+// this process).
+func (e *poolEnv) owner(t *testing.T, peer string, tgt *target.Server, secure bool) *realproxy.Server {
 	t.Helper()
 	if peer == "" {
 		t.Fatal("the target reported no peer")
 	}
-	s, err := realproxy.Owner(peer, e.servers...)
+	port := tgt.HTTPPort
+	if secure {
+		port = tgt.HTTPSPort
+	}
+	ap, err := netip.ParseAddrPort(peer)
+	if err != nil {
+		t.Fatalf("peer %q: %v", peer, err)
+	}
+	s, heldBy, err := realproxy.OwnerOf(peer, netip.AddrPortFrom(ap.Addr(), uint16(port)).String(), e.servers...)
 	if err != nil {
 		t.Fatalf("owner of %s: %v", peer, err)
 	}
 	if s == nil {
-		pids, _ := realproxy.SocketOwners(peer)
-		t.Fatalf("the target's peer %s belongs to no proxy of the pool (owners %v, this process %d): a direct connection", peer, pids, os.Getpid())
+		t.Fatalf("the target's peer %s belongs to no proxy of the pool (held by this process %d: %v): a direct connection", peer, os.Getpid(), heldBy(os.Getpid()))
 	}
 	return s
 }

@@ -55,6 +55,36 @@ func Owner(addr string, servers ...*Server) (*Server, error) {
 	return nil, nil
 }
 
+// OwnerOf is Owner for the socket from peer to remote (the target's
+// listening address): Linux lets sockets toward different remotes share a
+// local port, so knowing both ends makes the answer exact where Owner can
+// only guess. held reports whether pid holds that socket instead (the
+// client itself, for a direct connection).
+func OwnerOf(peer, remote string, servers ...*Server) (owner *Server, heldBy func(pid int) bool, err error) {
+	ap, err := netip.ParseAddrPort(peer)
+	if err != nil {
+		return nil, nil, err
+	}
+	rp, err := netip.ParseAddrPort(remote)
+	if err != nil {
+		return nil, nil, err
+	}
+	inode, err := socketInodeTo(ap, rp)
+	if err != nil {
+		return nil, nil, err
+	}
+	want := "socket:[" + inode + "]"
+	heldBy = func(pid int) bool { return holds(pid, want) }
+	for _, s := range servers {
+		for _, pid := range s.AllPids() {
+			if holds(pid, want) {
+				return s, heldBy, nil
+			}
+		}
+	}
+	return nil, heldBy, nil
+}
+
 // holds reports whether process pid has a descriptor linked to want.
 func holds(pid int, want string) bool {
 	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
@@ -113,7 +143,11 @@ func SocketOwners(addr string) ([]int, error) {
 // proxy's socket to the target, say). The one wanted is the end of a
 // connection to a target: test targets run in this process, so its other
 // end is a socket this process holds.
-func socketInode(ap netip.AddrPort) (string, error) {
+func socketInode(ap netip.AddrPort) (string, error) { return socketInodeTo(ap, netip.AddrPort{}) }
+
+// socketInodeTo is socketInode for the socket from ap to remote when remote
+// is valid: exact even when several sockets share ap.
+func socketInodeTo(ap, remote netip.AddrPort) (string, error) {
 	a := ap.Addr()
 	files := []string{"/proc/net/tcp6"}
 	if a.Is4() || a.Is4In6() {
@@ -140,7 +174,7 @@ func socketInode(ap netip.AddrPort) (string, error) {
 				continue
 			}
 			byEnds[[2]string{fs[1], fs[2]}] = fs[9]
-			if fs[1] == want {
+			if fs[1] == want && (!remote.IsValid() || fs[2] == procAddr(remote.Addr().Unmap(), f == "/proc/net/tcp6")+fmt.Sprintf(":%04X", remote.Port())) {
 				mine = append(mine, entry{fs[1], fs[2], fs[9]})
 			}
 		}
