@@ -27,7 +27,7 @@ func (r *route) client(ws bool) *http.Client {
 	if c := slot.Load(); c != nil {
 		return c
 	}
-	c := &http.Client{Transport: newTransport(r.dialer[i], r.clientTLS)}
+	c := &http.Client{Transport: newTransport(r.dial[i], r.clientTLS)}
 	if slot.CompareAndSwap(nil, c) {
 		return c
 	}
@@ -49,7 +49,7 @@ func (r *route) closeIdle() {
 
 // newRESTTransport builds the REST client's http.Transport: every
 // connection dialed over d, HTTP/2 offered.
-func newRESTTransport(d *Dialer, tlsConf *tls.Config) *http.Transport {
+func newRESTTransport(d ContextDialer, tlsConf *tls.Config) *http.Transport {
 	t := newBaseTransport(d, tlsConf)
 	// A custom DialContext turns HTTP/2 off unless forced.
 	t.ForceAttemptHTTP2 = true
@@ -61,7 +61,7 @@ func newRESTTransport(d *Dialer, tlsConf *tls.Config) *http.Transport {
 // HTTP/1.1: it offers only http/1.1 in ALPN and never switches the
 // connection to HTTP/2 (a non-nil, empty TLSNextProto turns HTTP/2 off in
 // every Go release the module supports).
-func newWebSocketTransport(d *Dialer, tlsConf *tls.Config) *http.Transport {
+func newWebSocketTransport(d ContextDialer, tlsConf *tls.Config) *http.Transport {
 	t := newBaseTransport(d, tlsConf)
 	if t.TLSClientConfig == nil {
 		t.TLSClientConfig = &tls.Config{}
@@ -76,7 +76,7 @@ func newWebSocketTransport(d *Dialer, tlsConf *tls.Config) *http.Transport {
 // over d. Transport.Proxy stays nil: HTTP proxies are used with CONNECT
 // inside d.DialContext, never as forwarding proxies, and HTTP_PROXY & co.
 // in the environment are never consulted.
-func newBaseTransport(d *Dialer, tlsConf *tls.Config) *http.Transport {
+func newBaseTransport(d ContextDialer, tlsConf *tls.Config) *http.Transport {
 	t := &http.Transport{
 		Proxy:                 nil,
 		DialContext:           d.DialContext,

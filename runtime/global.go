@@ -25,12 +25,21 @@ var (
 	installed atomic.Pointer[Injector]
 	legacy    atomic.Pointer[route]
 	// direct serves the package-level clients when nothing applies.
-	direct = newRoute(DefaultRouteID, [2]*Proxy{}, [2]RouteSource{}, nil, nil)
+	direct = newRoute(nil, DefaultRouteID, [2]*Route{}, [2]RouteSource{}, nil)
 )
 
-// Install makes in the global injector; nil uninstalls. The by-id clients
-// and dial functions already handed out follow it at their next dial.
-func Install(in *Injector) { installed.Store(in) }
+// Install makes in the global injector and starts its health checks; nil
+// uninstalls. The injector it replaces has its health checks stopped (its
+// routes still dial). The by-id clients and dial functions already handed
+// out follow the new one at their next dial.
+func Install(in *Injector) {
+	if in != nil {
+		in.startProbes()
+	}
+	if old := installed.Swap(in); old != nil && old != in {
+		old.stopProbes()
+	}
+}
 
 // InstallSettings builds an injector from programmatic settings (validated
 // with the spec's rules) and installs it. On error the installed injector is
@@ -69,7 +78,7 @@ func Installed() *Injector { return installed.Load() }
 // Uninstall removes the global injector: the routes of the table given to
 // RegisterTable apply again, or, with none, everything is direct (or uses
 // the legacy fallback).
-func Uninstall() { installed.Store(nil) }
+func Uninstall() { Install(nil) }
 
 // SetFallback sets the legacy proxy (requirement R2.3, docs/TRACEABILITY.md) used where no injector is
 // installed, or where the installed one has no route for a transport (no
@@ -91,7 +100,8 @@ func SetFallback(p *Proxy) error {
 		return err
 	}
 	c := *p
-	r := newRoute(DefaultRouteID, [2]*Proxy{&c, &c}, [2]RouteSource{SourceFallback, SourceFallback}, nil, nil)
+	e := &Route{Proxies: []*Proxy{&c}, Timeout: c.SetupTimeout(), AttemptTimeout: c.SetupTimeout(), Optimistic: c.Optimistic}
+	r := newRoute(nil, DefaultRouteID, [2]*Route{e, e}, [2]RouteSource{SourceFallback, SourceFallback}, nil)
 	if old := legacy.Swap(r); old != nil {
 		old.closeIdle()
 	}
@@ -103,7 +113,7 @@ func Fallback() *Proxy { return legacyProxy() }
 
 func legacyProxy() *Proxy {
 	if r := legacy.Load(); r != nil {
-		return r.proxy[0]
+		return r.first(0)
 	}
 	return nil
 }
@@ -137,7 +147,7 @@ func pick(id string, t Transport) (*route, *Injector) {
 // transport t; nil means direct.
 func ProxyFor(id string, t Transport) *Proxy {
 	r, _ := pick(id, t)
-	return r.proxy[tIndex(t)]
+	return r.first(tIndex(t))
 }
 
 // DialerFor returns a new Dialer over the global route of exchange id and
@@ -148,13 +158,14 @@ func DialerFor(id string, t Transport) *Dialer {
 	if in != nil {
 		return in.Dialer(id, t)
 	}
-	return &Dialer{Proxy: r.proxy[tIndex(t)], Exchange: injLowerID(id), Transport: t}
+	return &Dialer{Proxy: r.first(tIndex(t)), Exchange: injLowerID(id), Transport: t}
 }
 
 // DialContext connects to addr over the global route of exchange id and
-// transport t.
+// transport t (through its pool when it has several members).
 func DialContext(ctx context.Context, exchangeID string, t Transport, network, addr string) (net.Conn, error) {
-	return DialerFor(exchangeID, t).DialContext(ctx, network, addr)
+	r, _ := pick(exchangeID, t)
+	return r.forID(exchangeID).dial[tIndex(t)].DialContext(ctx, network, addr)
 }
 
 // WebSocketDialContext returns a dial function over the global WebSocket
@@ -162,7 +173,7 @@ func DialContext(ctx context.Context, exchangeID string, t Transport, network, a
 // the route up at each dial, so one taken before Init follows Init.
 func WebSocketDialContext(exchangeID string) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		return DialerFor(exchangeID, TransportWebSocket).DialContext(ctx, network, addr)
+		return DialContext(ctx, exchangeID, TransportWebSocket, network, addr)
 	}
 }
 

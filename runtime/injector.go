@@ -7,8 +7,10 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // DefaultRouteID names the default route in Explain. Logs, errors and
@@ -58,6 +60,7 @@ type injectorOptions struct {
 	proxyTLS  *tls.Config
 	clientTLS *tls.Config
 	fallback  *Proxy
+	observer  Observer
 }
 
 // WithLogger sets the logger of Init's route table (INFO) and of every
@@ -90,9 +93,21 @@ func WithClientTLSConfig(c *tls.Config) Option { return func(o *injectorOptions)
 func WithFallback(p *Proxy) Option { return func(o *injectorOptions) { o.fallback = p } }
 
 // Injector maps exchange ids and transports to routes, dialers and reusable
-// HTTP clients. Build it with NewInjector; it is immutable and safe for
-// concurrent use. Ids are case-insensitive; an id the settings do not list
-// gets the default route.
+// HTTP clients. Build it with NewInjector; its routes are immutable and it
+// is safe for concurrent use. Ids are case-insensitive; an id the settings
+// do not list gets the default route.
+//
+// A route with several members (or one member with a health check or
+// when_all_down: fail_fast) dials through a Pool; every pool of an
+// injector shares one HealthRegistry, so a proxy listed by several routes
+// has one failure count and one ejection. A route of one member otherwise
+// dials through a plain Dialer: its errors are the bare *ProxyError and it
+// costs what a single-proxy dial costs. A direct route dials with a plain
+// net.Dialer; a proxied route never connects direct.
+//
+// Active health checks (HealthCheck.Target) run only once the injector is
+// installed (Init, InstallSettings, Install): NewInjector alone starts
+// nothing. Close stops them.
 type Injector struct {
 	enabled  bool
 	byID     map[string]*route // lower-case ids
@@ -101,23 +116,49 @@ type Injector struct {
 	def      *route
 	logger   *slog.Logger
 	fromEnv  map[string][]string
+
+	// health is the registry every pool of the injector shares.
+	health *HealthRegistry
+	// observer receives the dial events of every route (nil: none). It is
+	// the one hook every pool and dial reads, so it can become a tee of the
+	// user's observer and other recorders.
+	observer Observer
+	// prober runs the routes' health checks once the injector is
+	// installed; nil when no route has one.
+	prober    *Prober
+	closeOnce sync.Once
 }
 
 // route is the effective routing of one exchange id (or of the default).
 // Its clients are created on first use and then reused.
 type route struct {
 	id        string
-	proxy     [2]*Proxy
+	in        *Injector // nil for the legacy fallback and the global direct route
+	eff       [2]*Route // the effective routes (ResolveRoute), REST and WebSocket
 	source    [2]RouteSource
-	dialer    [2]*Dialer
+	dial      [2]ContextDialer               // *Dialer, *Pool or an observing wrapper
+	pool      [2]*Pool                       // the pool behind dial, nil when it is not one
 	clients   [2]atomic.Pointer[http.Client] // REST, WebSocket
 	clientTLS *tls.Config
 
 	// named holds, for the default route only, a copy of it per id the
 	// settings do not list, so that its clients' logs and errors name that
-	// id: created on first use and reused.
+	// id: created on first use and reused (up to maxNamedRoutes ids).
 	namedMu sync.RWMutex
 	named   map[string]*route
+}
+
+// maxNamedRoutes bounds the default route's copies named after unknown
+// ids; beyond it, each use builds a fresh copy.
+const maxNamedRoutes = 4096
+
+// first returns the first member of the route of transport index i, nil
+// when the route is direct.
+func (r *route) first(i int) *Proxy {
+	if e := r.eff[i]; e != nil && !e.Direct && len(e.Proxies) > 0 {
+		return e.Proxies[0]
+	}
+	return nil
 }
 
 // forID returns the route to serve id: r itself for a listed exchange, else
@@ -136,7 +177,10 @@ func (r *route) forID(id string) *route {
 	r.namedMu.Lock()
 	defer r.namedMu.Unlock()
 	if n = r.named[id]; n == nil {
-		n = newRoute(id, r.proxy, r.source, r.dialer[0].Logger, r.clientTLS)
+		n = newRoute(r.in, id, r.eff, r.source, r.clientTLS)
+		if len(r.named) >= maxNamedRoutes {
+			return n
+		}
 		if r.named == nil {
 			r.named = map[string]*route{}
 		}
@@ -152,21 +196,108 @@ func tIndex(t Transport) int {
 	return 0
 }
 
-func newRoute(id string, proxies [2]*Proxy, sources [2]RouteSource, logger *slog.Logger, clientTLS *tls.Config) *route {
-	r := &route{id: id, proxy: proxies, source: sources, clientTLS: clientTLS}
-	for i, t := range [2]Transport{TransportHTTP, TransportWebSocket} {
-		r.dialer[i] = &Dialer{Proxy: proxies[i], Exchange: id, Transport: t, Logger: logger}
+var transports = [2]Transport{TransportHTTP, TransportWebSocket}
+
+// newRoute builds the route of id over the effective routes effs (nil is
+// direct), with the dialers of in (nil: no logger, observer or shared
+// health).
+func newRoute(in *Injector, id string, effs [2]*Route, sources [2]RouteSource, clientTLS *tls.Config) *route {
+	r := &route{id: id, in: in, source: sources, clientTLS: clientTLS}
+	for i, t := range transports {
+		e := effs[i]
+		if e == nil {
+			e = &directRoute
+		}
+		r.eff[i] = e
+		r.dial[i], r.pool[i] = in.dialerFor(id, t, e)
 	}
 	return r
 }
 
-// NewInjector validates s (see Validate) and builds its routing table.
-// Resolution per exchange and transport: Enabled false -> direct; the
-// exchange's route for that transport -> it; else the default route for that
-// transport -> it; else direct. A route with Direct true is a real override.
-// WithFallback replaces "direct" in the first and last case.
+// dialerFor returns the dial function of effective route e for exchange id
+// and transport t, and its Pool when it is one. in may be nil.
+func (in *Injector) dialerFor(id string, t Transport, e *Route) (ContextDialer, *Pool) {
+	var obs Observer
+	var health *HealthRegistry
+	d := Dialer{Exchange: id, Transport: t}
+	if in != nil {
+		d.Logger, obs, health = in.logger, in.observer, in.health
+	}
+	if e.Direct || len(e.Proxies) == 0 {
+		if obs != nil {
+			return &observedDialer{d: &d, obs: obs}, nil
+		}
+		return &d, nil
+	}
+	if bareMember(e) {
+		p := *e.Proxies[0]
+		p.Timeout = e.AttemptTimeout
+		d.Proxy = &p
+		if obs != nil {
+			return &observedDialer{d: &d, obs: obs}, nil
+		}
+		return &d, nil
+	}
+	pool, err := NewPool(PoolConfig{Members: e.Proxies, Policy: e.Policy(), Dialer: d, Health: health, Observer: obs})
+	if err != nil {
+		// Validate checked the route with the pool's rules: not reached.
+		// Fail closed all the same.
+		return failedDialer{err: &ProxyError{Exchange: id, Transport: t, Stage: StageConfig, Err: err}}, nil
+	}
+	return pool, pool
+}
+
+// bareMember reports whether effective route e dials through a plain
+// Dialer over its one member: a pool of one without a health check or
+// fail_fast behaves as that member alone (every dial tries it, once, within
+// AttemptTimeout <= Timeout), so it keeps a single proxy's cost and its
+// bare *ProxyError.
+func bareMember(e *Route) bool {
+	return len(e.Proxies) == 1 && e.HealthCheck.Target == "" && e.WhenAllDown != FailFast
+}
+
+// failedDialer fails every dial with err.
+type failedDialer struct{ err error }
+
+func (f failedDialer) DialContext(context.Context, string, string) (net.Conn, error) {
+	return nil, f.err
+}
+
+// observedDialer reports a plain Dialer's dials (direct, or a route of one
+// member) to an Observer: Attempts is 0 for a direct dial, 1 otherwise.
+type observedDialer struct {
+	d   *Dialer
+	obs Observer
+}
+
+func (o *observedDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	start := time.Now()
+	ctx = o.obs.DialStart(ctx, DialStart{Exchange: o.d.Exchange, Transport: o.d.Transport, Target: addr, Time: start})
+	c, err := o.d.DialContext(ctx, network, addr)
+	ev := DialDone{Exchange: o.d.Exchange, Transport: o.d.Transport, Target: addr, Duration: time.Since(start), Err: err}
+	if o.d.Proxy != nil {
+		ev.Attempts = 1
+		if err == nil {
+			ev.Proxy = memberName(o.d.Proxy)
+		}
+	}
+	o.obs.DialDone(ctx, ev)
+	return c, err
+}
+
+// WithObserver installs o to receive the dial events of every route of the
+// injector (see Observer): dials through pools, single-proxy routes and
+// direct routes (Attempts 0), member state changes and probe results. Nil
+// means none, and then a dial costs nothing extra.
+func WithObserver(o Observer) Option { return func(opts *injectorOptions) { opts.observer = o } }
+
+// NewInjector validates s (see Validate) and builds its routing table: the
+// route of each exchange and transport is ResolveRoute's. WithFallback
+// replaces a direct route whose source is SourceDirect or SourceDisabled
+// (never an explicit direct: true).
 //
-// The injector copies every Proxy; later changes to s do not affect it.
+// The injector copies every Proxy; later changes to s do not affect it. It
+// starts no goroutine: health checks start when it is installed.
 func NewInjector(s Settings, opts ...Option) (*Injector, error) {
 	var o injectorOptions
 	for _, opt := range opts {
@@ -187,22 +318,17 @@ func NewInjector(s Settings, opts ...Option) (*Injector, error) {
 		return nil, joinSorted(errs)
 	}
 
-	copies := make(map[*Proxy]*Proxy)
+	// prep resolves a member's ${VAR} credentials and gives an https proxy
+	// the injector's proxy TLS configuration.
 	prep := func(p *Proxy, path string) *Proxy {
-		if p == nil {
-			return nil
-		}
-		if q, ok := copies[p]; ok {
-			return q
-		}
 		q := p
 		if o.lookup != nil {
 			r, err := p.Resolve(o.lookup)
 			if err != nil {
-				errs = append(errs, &SettingsError{Path: path + ".url", Reason: err.Error(), Err: err})
+				errs = append(errs, &SettingsError{Path: path, Reason: err.Error(), Err: err})
 			} else if reason := credentialProblem(r); reason != "" {
 				// A ${VAR} value breaks what the scheme can carry.
-				errs = append(errs, &SettingsError{Path: path + ".url", Reason: reason})
+				errs = append(errs, &SettingsError{Path: path, Reason: reason})
 			} else {
 				q = r
 			}
@@ -211,56 +337,76 @@ func NewInjector(s Settings, opts ...Option) (*Injector, error) {
 		if c.Scheme == HTTPS && c.TLSConfig == nil && o.proxyTLS != nil {
 			c.TLSConfig = o.proxyTLS
 		}
-		copies[p] = &c
 		return &c
 	}
-	fallback := prep(o.fallback, "fallback")
-	noRoute := func(src RouteSource) (*Proxy, RouteSource) {
-		if fallback != nil {
-			return fallback, SourceFallback
+	// prepared caches the members of each route path, so a default route
+	// inherited by many exchanges is resolved (and reports errors) once.
+	prepared := map[string][]*Proxy{}
+	members := func(r *Route, path string) []*Proxy {
+		if ms, ok := prepared[path]; ok {
+			return ms
 		}
-		return nil, src
-	}
-	resolve := func(own *Routes, path string, t Transport) (*Proxy, RouteSource) {
-		if !s.Enabled {
-			return noRoute(SourceDisabled)
-		}
-		if own != nil {
-			if r := own.Get(t); r != nil {
-				if r.Direct {
-					return nil, SourceOverride
-				}
-				return prep(firstProxy(&s, own, t), path+"."+t.String()), SourceOverride
+		ms := make([]*Proxy, len(r.Proxies))
+		for i, p := range r.Proxies {
+			mp := path + ".url"
+			if len(r.Proxies) > 1 {
+				mp = path + ".urls." + strconv.Itoa(i)
 			}
+			ms[i] = prep(p, mp)
 		}
-		if r := s.Default.Get(t); r != nil {
-			if r.Direct {
-				return nil, SourceDefault
-			}
-			return prep(firstProxy(&s, nil, t), "default."+t.String()), SourceDefault
-		}
-		return noRoute(SourceDirect)
+		prepared[path] = ms
+		return ms
 	}
-	build := func(id string, own *Routes, path string) *route {
-		var ps [2]*Proxy
-		var ss [2]RouteSource
-		for i, t := range [2]Transport{TransportHTTP, TransportWebSocket} {
-			ps[i], ss[i] = resolve(own, path, t)
+	var fallback *Route
+	if o.fallback != nil {
+		fb := prep(o.fallback, "fallback.url")
+		fallback = &Route{Proxies: []*Proxy{fb}}
+		for _, f := range RouteFields() {
+			copyField(fallback, &builtinRoute, f)
 		}
-		return newRoute(id, ps, ss, o.logger, o.clientTLS)
+		fallback.Set = allRouteFields
+		fallback.Timeout = fb.SetupTimeout()
+		fallback.AttemptTimeout = fallback.Timeout
+		fallback.Optimistic = fb.Optimistic
+	}
+	resolve := func(id string, t Transport) (*Route, RouteSource) {
+		r, ro := ResolveRoute(s, id, t)
+		if r.Direct {
+			if fallback != nil && (ro.Source == SourceDirect || ro.Source == SourceDisabled) {
+				return fallback, SourceFallback
+			}
+			return r, ro.Source
+		}
+		path := "default." + t.String()
+		if ro.Source == SourceOverride {
+			path = "exchanges." + injLowerID(id) + "." + t.String()
+		}
+		// The settings are the exchange's own; the members come from the
+		// route that names them (resolved once per path).
+		r.Proxies = members(&Route{Proxies: r.Proxies}, path)
+		return r, ro.Source
 	}
 
 	in := &Injector{
-		enabled: s.Enabled,
-		byID:    make(map[string]*route, len(s.Exchanges)),
-		logger:  o.logger,
-		fromEnv: s.FromEnv,
+		enabled:  s.Enabled,
+		byID:     make(map[string]*route, len(s.Exchanges)),
+		logger:   o.logger,
+		fromEnv:  s.FromEnv,
+		observer: o.observer,
 	}
-	in.def = build(DefaultRouteID, nil, "default")
-	for key, rs := range s.Exchanges {
+	in.health = NewHealthRegistry(in.observer, nil)
+	build := func(id string) *route {
+		var effs [2]*Route
+		var ss [2]RouteSource
+		for i, t := range transports {
+			effs[i], ss[i] = resolve(id, t)
+		}
+		return newRoute(in, id, effs, ss, o.clientTLS)
+	}
+	in.def = build(DefaultRouteID)
+	for key := range s.Exchanges {
 		id := injLowerID(key)
-		rs := rs
-		in.byID[id] = build(id, &rs, "exchanges."+id)
+		in.byID[id] = build(id)
 		in.ids = append(in.ids, id)
 		in.maxIDLen = max(in.maxIDLen, len(id))
 	}
@@ -268,7 +414,55 @@ func NewInjector(s Settings, opts ...Option) (*Injector, error) {
 	if len(errs) > 0 {
 		return nil, joinSorted(errs)
 	}
+	var pools []*Pool
+	for _, r := range append([]*route{in.def}, in.routes()...) {
+		for _, p := range r.pool {
+			if p != nil && p.policy.HealthCheck != nil {
+				pools = append(pools, p)
+			}
+		}
+	}
+	if len(pools) > 0 {
+		in.prober = NewProber(pools...)
+	}
 	return in, nil
+}
+
+// routes returns the routes of the listed exchanges, sorted by id.
+func (in *Injector) routes() []*route {
+	out := make([]*route, len(in.ids))
+	for i, id := range in.ids {
+		out[i] = in.byID[id]
+	}
+	return out
+}
+
+// startProbes starts the health checks (a no-op when there are none, when
+// they run already, or after Close).
+func (in *Injector) startProbes() {
+	if in.prober != nil {
+		in.prober.Start()
+	}
+}
+
+// stopProbes stops the health checks and waits for them to end.
+func (in *Injector) stopProbes() {
+	if in.prober != nil {
+		_ = in.prober.Close()
+	}
+}
+
+// Close stops the injector's health checks (waiting for every probe to
+// end) and closes the idle connections of its clients. Nothing the
+// injector started outlives it. Dials through it still work afterwards,
+// without health checks. It is safe to call more than once and always
+// returns nil.
+func (in *Injector) Close() error {
+	in.closeOnce.Do(func() {
+		in.stopProbes()
+		in.CloseIdleConnections()
+	})
+	return nil
 }
 
 // lookup returns the route of id (case-insensitive), or the default route.
@@ -319,38 +513,50 @@ func (in *Injector) Exchanges() []string { return append([]string(nil), in.ids..
 // direct. Ids are case-insensitive; an unknown id gets the default route.
 // The returned Proxy belongs to the injector and must not be modified.
 func (in *Injector) Proxy(id string, t Transport) *Proxy {
-	return in.lookup(id).proxy[tIndex(t)]
+	return in.lookup(id).first(tIndex(t))
+}
+
+// Route returns the effective route of exchange id for transport t
+// (ResolveRoute's, with credentials resolved): Direct, or the pool and its
+// settings. Ids are case-insensitive; an unknown id gets the default route.
+// The returned Route belongs to the injector and must not be modified.
+func (in *Injector) Route(id string, t Transport) *Route {
+	return in.lookup(id).eff[tIndex(t)]
 }
 
 // DefaultProxy returns the default route's proxy for transport t: what ids
 // the settings do not list get (nil means direct).
-func (in *Injector) DefaultProxy(t Transport) *Proxy { return in.def.proxy[tIndex(t)] }
+func (in *Injector) DefaultProxy(t Transport) *Proxy { return in.def.first(tIndex(t)) }
 
 // Source returns where the route of Proxy(id, t) comes from.
 func (in *Injector) Source(id string, t Transport) RouteSource {
 	return in.lookup(id).source[tIndex(t)]
 }
 
-// Dialer returns a new Dialer over the route of exchange id and transport t.
+// Dialer returns a new Dialer over the first member of the route of exchange
+// id and transport t (direct when the route is). It does not fail over: a
+// pool route dials through DialContext and WebSocketDialContext.
 func (in *Injector) Dialer(id string, t Transport) *Dialer {
 	r := in.lookup(id)
 	name := r.id
 	if r == in.def {
 		name = injLowerID(id)
 	}
-	return &Dialer{Proxy: r.proxy[tIndex(t)], Exchange: name, Transport: t, Logger: in.logger}
+	return &Dialer{Proxy: r.first(tIndex(t)), Exchange: name, Transport: t, Logger: in.logger}
 }
 
-// DialContext connects to addr over the route of exchange id and transport t.
+// DialContext connects to addr over the route of exchange id and transport
+// t: through its pool (failing over between members), its one proxy, or
+// direct.
 func (in *Injector) DialContext(ctx context.Context, id string, t Transport, network, addr string) (net.Conn, error) {
-	return in.Dialer(id, t).DialContext(ctx, network, addr)
+	return in.lookup(id).forID(id).dial[tIndex(t)].DialContext(ctx, network, addr)
 }
 
 // WebSocketDialContext returns a dial function over the WebSocket route of
 // exchange id, for gorilla/websocket's Dialer.NetDialContext or gobwas/ws's
 // Dialer.NetDial.
 func (in *Injector) WebSocketDialContext(id string) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	return in.Dialer(id, TransportWebSocket).DialContext
+	return in.lookup(id).forID(id).dial[1].DialContext
 }
 
 // HTTPClient returns the REST client of exchange id: created on first use
@@ -413,7 +619,7 @@ func (in *Injector) Explain() []RouteInfo {
 func (in *Injector) explain(out []RouteInfo, r *route) []RouteInfo {
 	for i, t := range [2]Transport{TransportHTTP, TransportWebSocket} {
 		ri := RouteInfo{Exchange: r.id, Transport: t, Proxy: "direct", Source: r.source[i]}
-		if p := r.proxy[i]; p != nil {
+		if p := r.first(i); p != nil {
 			ri.Proxy = p.String()
 		}
 		var key string
@@ -455,7 +661,7 @@ func (in *Injector) logRoutes(ctx context.Context) {
 			r, name = in.def, defaultRouteLabel
 		}
 		scheme, addr := "direct", ""
-		if p := r.proxy[tIndex(ri.Transport)]; p != nil {
+		if p := r.first(tIndex(ri.Transport)); p != nil {
 			scheme, addr = p.Scheme.String(), p.Addr()
 		}
 		l.LogAttrs(ctx, slog.LevelInfo, "proxy route",

@@ -118,3 +118,29 @@ func BenchmarkPoolDial(b *testing.B) {
 		benchDial(b, p.DialContext, target)
 	})
 }
+
+// BenchmarkInjectorDial is a tunnel's set-up through an injector's route:
+// a single-proxy route (url:, a pool of one) and a two-member pool with
+// both members healthy.
+func BenchmarkInjectorDial(b *testing.B) {
+	target := benchTarget(b)
+	healthy := benchSwitch(b)
+	b.Run("single", func(b *testing.B) {
+		in, err := runtime.NewInjector(runtime.Settings{Enabled: true, Default: runtime.Routes{
+			WebSocket: &runtime.Route{Proxies: []*runtime.Proxy{healthy.Proxy(runtime.SOCKS5H)}}}},
+			runtime.WithLogger(quietLogger))
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchDial(b, in.WebSocketDialContext("binance"), target)
+	})
+	b.Run("pool_healthy", func(b *testing.B) {
+		in, err := runtime.NewInjector(runtime.Settings{Enabled: true, Default: runtime.Routes{
+			WebSocket: &runtime.Route{Proxies: []*runtime.Proxy{healthy.Proxy(runtime.SOCKS5H), benchSwitch(b).Proxy(runtime.SOCKS5H)}}}},
+			runtime.WithLogger(quietLogger))
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchDial(b, in.WebSocketDialContext("binance"), target)
+	})
+}

@@ -443,28 +443,6 @@ func (r *Route) Vars() []string {
 	return out
 }
 
-// firstProxy returns the first member of the effective route of t for the
-// exchange whose routes are own (nil: the default route), carrying the
-// route's Timeout and Optimistic; nil when that route is direct. It is
-// the single-proxy view the injector uses until it dials pools.
-func firstProxy(s *Settings, own *Routes, t Transport) *Proxy {
-	var r *Route
-	if own != nil {
-		r = own.Get(t)
-	} else {
-		r = s.Default.Get(t)
-	}
-	if r == nil || r.Direct || len(r.Proxies) == 0 {
-		return nil
-	}
-	var base *Route
-	if own != nil {
-		base = s.Default.Get(t)
-	}
-	var o RouteOrigin
-	return effective(r, base, &o).Proxies[0]
-}
-
 // SettingInfo is one effective setting for explain: its spec key, its
 // value as text and where it comes from.
 type SettingInfo struct {
@@ -555,33 +533,14 @@ func (r *Route) fieldText(f RouteField) string {
 	return ""
 }
 
-// compiledRoutes is a Table's compiled routes: the generated effective
-// first members (nil is direct), each replaced by a copy carrying its
-// route's Timeout and Optimistic as ResolveRoute gives them, so a dial
-// before Init uses the spec's settings.
-func compiledRoutes(settings func() Settings, ids []string, http, webSocket []*Proxy, defHTTP, defWS *Proxy) tableRoutes {
-	s := settings()
-	withRoute := func(p *Proxy, id string, t Transport) *Proxy {
-		if p == nil {
-			return nil
-		}
-		r, _ := ResolveRoute(s, id, t)
-		if p.SetupTimeout() == r.Timeout && p.Optimistic == r.Optimistic {
-			return p // nothing to carry: keep the generated pointer
-		}
-		c := *p
-		c.Timeout, c.Optimistic = r.Timeout, r.Optimistic
-		return &c
+// completeRoute returns the effective form of a compiled route: r's
+// settings over the built-in defaults, with members carrying the route's
+// Timeout and Optimistic, as ResolveRoute gives them. Nil or Direct is the
+// direct route.
+func completeRoute(r *Route) *Route {
+	if r == nil || r.Direct {
+		return &directRoute
 	}
-	out := tableRoutes{
-		http:      make([]*Proxy, len(http)),
-		webSocket: make([]*Proxy, len(webSocket)),
-		defHTTP:   withRoute(defHTTP, DefaultRouteID, TransportHTTP),
-		defWS:     withRoute(defWS, DefaultRouteID, TransportWebSocket),
-	}
-	for i, id := range ids {
-		out.http[i] = withRoute(http[i], id, TransportHTTP)
-		out.webSocket[i] = withRoute(webSocket[i], id, TransportWebSocket)
-	}
-	return out
+	var o RouteOrigin
+	return effective(r, nil, &o)
 }

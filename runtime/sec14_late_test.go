@@ -49,15 +49,16 @@ func newLateFixture(t *testing.T) *lateFixture {
 	t.Cleanup(f.target.Close)
 	p := f.srv.Proxy(runtime.SOCKS5H)
 	p.User, p.Password, p.UserVar, p.PasswordVar = "", runtime.Secret{}, lateUserVar, latePassVar
+	r := &runtime.Route{Proxies: []*runtime.Proxy{p}}
 	settings := func() runtime.Settings {
 		return runtime.Settings{Enabled: true, EnvPrefix: latePrefix, Exchanges: map[string]runtime.Routes{
-			"binance": {HTTP: &runtime.Route{Proxies: []*runtime.Proxy{p}}, WebSocket: &runtime.Route{Proxies: []*runtime.Proxy{p}}},
+			"binance": {HTTP: r, WebSocket: r},
 		}}
 	}
 	runtime.UnregisterTableForTest()
 	runtime.Uninstall()
 	t.Cleanup(func() { runtime.UnregisterTableForTest(); runtime.Uninstall() })
-	f.table = runtime.RegisterTable(runtime.NewTable(settings, []string{"binance"}, []*runtime.Proxy{p}, []*runtime.Proxy{p}, nil, nil))
+	f.table = runtime.RegisterTable(runtime.NewTable(settings, []string{"binance"}, []*runtime.Route{r}, []*runtime.Route{r}, nil, nil))
 	return f
 }
 

@@ -36,26 +36,48 @@ type Table struct {
 type lateSlot [2]atomic.Pointer[http.Client]
 
 type tableRoutes struct {
-	http, webSocket []*Proxy // by exchange index
-	defHTTP, defWS  *Proxy   // for an index outside the table
+	http, webSocket []*Route // effective routes by exchange index
+	defHTTP, defWS  *Route   // for an index outside the table
 	in              *Injector
 	byIndex         []*route // the injector's route of each index
 }
 
 // NewTable returns the table of a generated package: settings returns its
 // compiled-in spec, ids are its exchange ids in constant order, http and
-// webSocket the compiled effective routes by index (nil is direct), and
-// defHTTP, defWS the routes of an exchange the spec does not name.
-func NewTable(settings func() Settings, ids []string, http, webSocket []*Proxy, defHTTP, defWS *Proxy) *Table {
+// webSocket the effective routes by index as the generator resolved them
+// with ResolveRoute (nil or Direct is direct), and defHTTP, defWS the
+// routes of an exchange the spec does not name. A compiled route sets the
+// settings that differ from the built-in defaults; the table completes it
+// with them (each distinct route once).
+func NewTable(settings func() Settings, ids []string, http, webSocket []*Route, defHTTP, defWS *Route) *Table {
 	if len(http) != len(ids) || len(webSocket) != len(ids) {
 		panic(fmt.Sprintf("runtime: NewTable: %d ids, %d http and %d websocket routes", len(ids), len(http), len(webSocket)))
 	}
-	return &Table{
+	done := map[*Route]*Route{}
+	complete := func(r *Route) *Route {
+		if c, ok := done[r]; ok {
+			return c
+		}
+		c := completeRoute(r)
+		done[r] = c
+		return c
+	}
+	t := &Table{
 		settings: settings,
 		ids:      ids,
-		compiled: compiledRoutes(settings, ids, http, webSocket, defHTTP, defWS),
 		clients:  make([]lateSlot, len(ids)+1),
 	}
+	t.compiled = tableRoutes{
+		http:      make([]*Route, len(ids)),
+		webSocket: make([]*Route, len(ids)),
+		defHTTP:   complete(defHTTP),
+		defWS:     complete(defWS),
+	}
+	for i := range ids {
+		t.compiled.http[i] = complete(http[i])
+		t.compiled.webSocket[i] = complete(webSocket[i])
+	}
+	return t
 }
 
 // registered is the first table given to RegisterTable: the by-id API
@@ -81,8 +103,10 @@ func (t *Table) routes() *tableRoutes {
 	return &t.compiled
 }
 
-// HTTPProxy returns the REST route of exchange index i; nil means direct.
-func (t *Table) HTTPProxy(i int) *Proxy {
+// HTTPRoute returns the effective REST route of exchange index i: never
+// nil; a direct route has Direct set. It belongs to the table and must not
+// be modified.
+func (t *Table) HTTPRoute(i int) *Route {
 	r := t.routes()
 	if uint(i) < uint(len(r.http)) {
 		return r.http[i]
@@ -90,14 +114,29 @@ func (t *Table) HTTPProxy(i int) *Proxy {
 	return r.defHTTP
 }
 
-// WebSocketProxy returns the WebSocket route of exchange index i; nil means
-// direct.
-func (t *Table) WebSocketProxy(i int) *Proxy {
+// WebSocketRoute returns the effective WebSocket route of exchange index i
+// (see HTTPRoute).
+func (t *Table) WebSocketRoute(i int) *Route {
 	r := t.routes()
 	if uint(i) < uint(len(r.webSocket)) {
 		return r.webSocket[i]
 	}
 	return r.defWS
+}
+
+// HTTPProxy returns the first member of the REST route of exchange index i;
+// nil means direct.
+func (t *Table) HTTPProxy(i int) *Proxy { return firstMember(t.HTTPRoute(i)) }
+
+// WebSocketProxy returns the first member of the WebSocket route of
+// exchange index i; nil means direct.
+func (t *Table) WebSocketProxy(i int) *Proxy { return firstMember(t.WebSocketRoute(i)) }
+
+func firstMember(r *Route) *Proxy {
+	if r.Direct || len(r.Proxies) == 0 {
+		return nil
+	}
+	return r.Proxies[0]
 }
 
 // Injector returns Init's injector, or before Init one built from the
@@ -179,7 +218,7 @@ func (t *Table) WebSocketHTTPClient(i int) *http.Client {
 // exchange index i, looked up at each dial.
 func (t *Table) WebSocketDialContext(i int) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		return t.route(i).dialer[1].DialContext(ctx, network, addr)
+		return t.route(i).dial[1].DialContext(ctx, network, addr)
 	}
 }
 
@@ -193,16 +232,16 @@ func (t *Table) Init(opts ...Option) error {
 		return err
 	}
 	r := &tableRoutes{
-		http:      make([]*Proxy, len(t.ids)),
-		webSocket: make([]*Proxy, len(t.ids)),
-		defHTTP:   in.DefaultProxy(TransportHTTP),
-		defWS:     in.DefaultProxy(TransportWebSocket),
+		http:      make([]*Route, len(t.ids)),
+		webSocket: make([]*Route, len(t.ids)),
+		defHTTP:   in.def.eff[0],
+		defWS:     in.def.eff[1],
 		in:        in,
 		byIndex:   t.index(in),
 	}
 	for i, id := range t.ids {
-		r.http[i] = in.Proxy(id, TransportHTTP)
-		r.webSocket[i] = in.Proxy(id, TransportWebSocket)
+		r.http[i] = in.Route(id, TransportHTTP)
+		r.webSocket[i] = in.Route(id, TransportWebSocket)
 	}
 	old := t.current.Swap(r)
 	// Late-bound clients now send through the new routes; drop the idle
@@ -214,6 +253,33 @@ func (t *Table) Init(opts ...Option) error {
 		t.compiled.in.CloseIdleConnections()
 	}
 	return nil
+}
+
+// Shutdown closes the injector the table's Init installed (see
+// Injector.Close): its health checks stop and its idle connections close.
+// It returns ctx's error if ctx ends first (the probes then still end on
+// their own within their timeout). Before Init it only closes the idle
+// connections of the compiled-in routes. Routes keep dialing afterwards,
+// without health checks.
+func (t *Table) Shutdown(ctx context.Context) error {
+	r := t.current.Load()
+	if r == nil {
+		if t.compiledBuilt.Load() {
+			t.compiled.in.CloseIdleConnections()
+		}
+		return nil
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = r.in.Close()
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // lateClient returns the client in slot, creating it on first use: its
