@@ -96,14 +96,14 @@ type model struct {
 	settings runtime.Settings
 	ids      []string
 	names    []string
-	// proxies in declaration order; vars maps a proxy to its variable name.
-	proxies []namedProxy
-	vars    map[*runtime.Proxy]string
-}
-
-type namedProxy struct {
-	name string
-	p    *runtime.Proxy
+	// routes are the route variables in declaration order; vars maps a
+	// spec route to its variable.
+	routes []namedRoute
+	vars   map[*runtime.Route]string
+	// effective[t][i] is the effective route of exchange i ("" direct);
+	// def[t] the default's.
+	effective [2][]routeRef
+	def       [2]routeRef
 }
 
 func build(spec *schema.Spec, opts Options) (*model, error) {
@@ -143,51 +143,39 @@ func build(spec *schema.Spec, opts Options) (*model, error) {
 		lock:     s.Lock,
 		settings: s,
 		ids:      spec.ExchangeIDs(),
-		vars:     map[*runtime.Proxy]string{},
+		vars:     map[*runtime.Route]string{},
 	}
 	if m.names, err = goNames(m.ids); err != nil {
 		return nil, err
 	}
-	add := func(name string, r *runtime.Route) {
-		if r != nil && len(r.Proxies) > 0 {
-			m.proxies = append(m.proxies, namedProxy{name, r.Proxies[0]})
-			m.vars[r.Proxies[0]] = name
-			if inlineCredentials(r) {
-				m.inline = true
-			}
-		}
-	}
-	add("defaultRouteHTTP", s.Default.HTTP)
-	add("defaultRouteWebSocket", s.Default.WebSocket)
+	m.addSpecRoute("routeDefaultHTTP", s.Default.HTTP)
+	m.addSpecRoute("routeDefaultWebSocket", s.Default.WebSocket)
 	for i, id := range m.ids {
 		r := s.Exchanges[id]
-		add("route"+m.names[i]+"HTTP", r.HTTP)
-		add("route"+m.names[i]+"WebSocket", r.WebSocket)
+		m.addSpecRoute("route"+m.names[i]+"HTTP", r.HTTP)
+		m.addSpecRoute("route"+m.names[i]+"WebSocket", r.WebSocket)
+	}
+	// The effective routes: runtime.ResolveRoute, the one rule.
+	for ti, t := range []runtime.Transport{runtime.TransportHTTP, runtime.TransportWebSocket} {
+		if m.def[ti], err = m.effectiveRef("", "Default", t); err != nil {
+			return nil, err
+		}
+		m.effective[ti] = make([]routeRef, len(m.ids))
+		for i, id := range m.ids {
+			if m.effective[ti][i], err = m.effectiveRef(id, m.names[i], t); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return m, nil
 }
 
-// effective resolves one exchange's route the way the runtime does: not
-// enabled -> direct; override -> it; default -> it; else direct.
-func (m *model) effective(id string, t runtime.Transport) *runtime.Proxy {
-	if !m.settings.Enabled {
-		return nil
-	}
-	r := m.settings.Exchanges[id].Get(t)
-	if r == nil {
-		r = m.settings.Default.Get(t)
-	}
-	if r == nil || r.Direct {
-		return nil
-	}
-	return r.Proxies[0]
-}
-
-func (m *model) proxyRef(p *runtime.Proxy) jen.Code {
-	if p == nil {
+// ref renders a route variable, nil for direct.
+func ref(r routeRef) jen.Code {
+	if r == "" {
 		return jen.Nil()
 	}
-	return jen.Id(m.vars[p])
+	return jen.Id(r)
 }
 
 func render(m *model) *jen.File {
@@ -208,7 +196,7 @@ func render(m *model) *jen.File {
 	f.Const().Id("_").Op("=").Qual(RuntimePath, "SupportPackageIsVersion1")
 
 	renderExchanges(f, m)
-	renderProxies(f, m)
+	renderRoutes(f, m)
 	renderSettings(f, m)
 	renderTable(f, m)
 	renderAPI(f, m)
@@ -220,6 +208,20 @@ func renderExchanges(f *jen.File, m *model) {
 	f.Comment("the constants start at 1, and Exchange(0) routes like an id the spec")
 	f.Comment("does not list.")
 	f.Type().Id("Exchange").Uint16()
+
+	if len(m.ids) == 0 {
+		f.Comment("String returns \"Exchange(n)\": the spec lists no exchange.")
+		f.Func().Params(jen.Id("e").Id("Exchange")).Id("String").Params().String().Block(
+			jen.Return(jen.Lit("Exchange(").Op("+").Qual("strconv", "Itoa").Call(jen.Int().Parens(jen.Id("e"))).Op("+").Lit(")")),
+		)
+		f.Comment("ParseExchange reports false: the spec lists no exchange.")
+		f.Func().Id("ParseExchange").Params(jen.Id("id").String()).Params(jen.Id("Exchange"), jen.Bool()).Block(
+			jen.Return(jen.Lit(0), jen.False()),
+		)
+		f.Comment("Exchanges returns nil: the spec lists no exchange.")
+		f.Func().Id("Exchanges").Params().Index().Id("Exchange").Block(jen.Return(jen.Nil()))
+		return
+	}
 
 	f.Comment("The exchanges of the spec, in id order.")
 	f.Const().DefsFunc(func(g *jen.Group) {
@@ -238,9 +240,7 @@ func renderExchanges(f *jen.File, m *model) {
 		for i, id := range m.ids {
 			g.Line().Id(m.names[i]).Op(":").Lit(id)
 		}
-		if len(m.ids) > 0 {
-			g.Line()
-		}
+		g.Line()
 	})
 
 	f.Comment("String returns the exchange's canonical (lower-case) id.")
@@ -270,18 +270,6 @@ func renderExchanges(f *jen.File, m *model) {
 			}
 		})),
 	)
-}
-
-func renderProxies(f *jen.File, m *model) {
-	if len(m.proxies) == 0 {
-		return
-	}
-	f.Comment("The compiled-in proxies, one per route the spec names.")
-	f.Var().DefsFunc(func(g *jen.Group) {
-		for _, np := range m.proxies {
-			g.Id(np.name).Op("=").Op("&").Qual(RuntimePath, "Proxy").Values(proxyFields(np.p)...)
-		}
-	})
 }
 
 // proxyFields lists a Proxy literal's fields in declaration order, leaving
@@ -340,19 +328,13 @@ func durationLit(d time.Duration) jen.Code {
 
 func renderSettings(f *jen.File, m *model) {
 	s := m.settings
-	route := func(r *runtime.Route) jen.Code {
-		if r.Direct {
-			return jen.Op("&").Qual(RuntimePath, "Route").Values(field("Direct", jen.True()))
-		}
-		return jen.Op("&").Qual(RuntimePath, "Route").Values(m.routeFields(r)...)
-	}
 	routes := func(r runtime.Routes) []jen.Code {
 		var fs []jen.Code
 		if r.HTTP != nil {
-			fs = append(fs, field("HTTP", route(r.HTTP)))
+			fs = append(fs, field("HTTP", jen.Id(m.vars[r.HTTP])))
 		}
 		if r.WebSocket != nil {
-			fs = append(fs, field("WebSocket", route(r.WebSocket)))
+			fs = append(fs, field("WebSocket", jen.Id(m.vars[r.WebSocket])))
 		}
 		return fs
 	}
@@ -364,7 +346,7 @@ func renderSettings(f *jen.File, m *model) {
 		fields = append(fields, field("Lock", jen.True()))
 	}
 	if d := routes(s.Default); len(d) > 0 {
-		fields = append(fields, field("Default", jen.Qual(RuntimePath, "Routes").Values(multiline(d)...)))
+		fields = append(fields, field("Default", jen.Qual(RuntimePath, "Routes").Values(d...)))
 	}
 	if len(m.ids) > 0 {
 		fields = append(fields, field("Exchanges", jen.Map(jen.String()).Qual(RuntimePath, "Routes").ValuesFunc(func(g *jen.Group) {
@@ -375,43 +357,53 @@ func renderSettings(f *jen.File, m *model) {
 		})))
 	}
 	f.Comment("Settings returns the compiled-in spec as runtime settings, before any")
-	f.Comment("environment overlay. The *runtime.Proxy values are shared: treat them")
-	f.Comment("as read-only.")
+	f.Comment("environment overlay. The *runtime.Route and *runtime.Proxy values are")
+	f.Comment("shared: treat them as read-only.")
 	f.Func().Id("Settings").Params().Qual(RuntimePath, "Settings").Block(
 		jen.Return(jen.Qual(RuntimePath, "Settings").Values(multiline(fields)...)),
 	)
 }
 
 func renderTable(f *jen.File, m *model) {
-	column := func(t runtime.Transport) jen.Code {
-		return jen.Index(jen.Id("numExchanges").Op("+").Lit(1)).Op("*").Qual(RuntimePath, "Proxy").ValuesFunc(func(g *jen.Group) {
-			for i, id := range m.ids {
-				if p := m.effective(id, t); p != nil {
-					g.Line().Id(m.names[i]).Op(":").Add(m.proxyRef(p))
+	// column is the effective routes of transport index ti by exchange, or
+	// nil when the spec lists no exchange or every one is direct.
+	var decls []jen.Code
+	column := func(ti int, name string) jen.Code {
+		direct := true
+		for _, r := range m.effective[ti] {
+			direct = direct && r == ""
+		}
+		if direct {
+			return jen.Nil()
+		}
+		decls = append(decls, jen.Id(name).Op("=").Index(jen.Id("numExchanges").Op("+").Lit(1)).Op("*").Qual(RuntimePath, "Route").ValuesFunc(func(g *jen.Group) {
+			for i, r := range m.effective[ti] {
+				if r != "" {
+					g.Line().Id(m.names[i]).Op(":").Id(r)
 				}
 			}
-			if len(m.ids) > 0 {
-				g.Line()
-			}
-		})
+			g.Line()
+		}))
+		return jen.Id(name).Index(jen.Lit(1).Op(":"))
 	}
-	f.Comment("The effective routes as compiled, by exchange (nil is direct): the")
-	f.Comment("spec's resolution of override, default and direct, done at generate time.")
-	f.Comment("Index 0 (no exchange) is unused: the table gets the slices from 1.")
-	f.Var().Defs(
-		jen.Id("compiledHTTP").Op("=").Add(column(runtime.TransportHTTP)),
-		jen.Id("compiledWebSocket").Op("=").Add(column(runtime.TransportWebSocket)),
-	)
+	httpCol, wsCol := column(0, "httpRoutes"), column(1, "webSocketRoutes")
+	if len(decls) > 0 {
+		f.Comment("The effective routes by exchange (nil is direct): runtime.ResolveRoute")
+		f.Comment("at generate time. Index 0 (no exchange) is unused: the table gets the")
+		f.Comment("slices from 1.")
+		f.Var().Defs(decls...)
+	}
+	ids := jen.Code(jen.Nil())
+	if len(m.ids) > 0 {
+		ids = jen.Id("exchangeIDs").Index(jen.Lit(1).Op(":"))
+	}
 	f.Comment("routes serves the compiled routes until Init replaces them. It is")
 	f.Comment("registered with the runtime when the package is initialised, so the")
 	f.Comment("runtime's by-id API knows the compiled routes before Init.")
 	f.Var().Id("routes").Op("=").Qual(RuntimePath, "RegisterTable").Call(jen.Qual(RuntimePath, "NewTable").Call(
-		jen.Line().Id("Settings"),
-		jen.Id("exchangeIDs").Index(jen.Lit(1).Op(":")),
-		jen.Line().Id("compiledHTTP").Index(jen.Lit(1).Op(":")),
-		jen.Id("compiledWebSocket").Index(jen.Lit(1).Op(":")),
-		jen.Line().Add(m.proxyRef(m.effective("", runtime.TransportHTTP))),
-		jen.Add(m.proxyRef(m.effective("", runtime.TransportWebSocket))),
+		jen.Line().Id("Settings"), ids,
+		jen.Line().Add(httpCol), wsCol,
+		jen.Line().Add(ref(m.def[0])), ref(m.def[1]),
 		jen.Line(),
 	))
 }
@@ -448,11 +440,33 @@ func renderAPI(f *jen.File, m *model) {
 		jen.Return(jen.Nil()),
 	)
 
-	f.Comment("HTTPProxy returns the exchange's REST route; nil means direct.")
+	f.Comment("Shutdown stops what Init started: the health checks of the installed")
+	f.Comment("routes (every probe has ended when it returns nil) and their idle")
+	f.Comment("connections. It returns ctx's error if ctx ends first. Routes keep")
+	f.Comment("working afterwards, without health checks; Init starts them again.")
+	f.Func().Id("Shutdown").Params(jen.Id("ctx").Qual("context", "Context")).Error().Block(
+		jen.Return(jen.Id("routes").Dot("Shutdown").Call(jen.Id("ctx"))),
+	)
+
+	f.Comment("HTTPRoute returns the exchange's effective REST route: its pool and")
+	f.Comment("settings. It is never nil: a direct route has Direct set. Treat it as")
+	f.Comment("read-only.")
+	f.Func().Id("HTTPRoute").Params(jen.Id("e").Id("Exchange")).Op("*").Qual(RuntimePath, "Route").Block(
+		jen.Return(jen.Id("routes").Dot("HTTPRoute").Call(index())),
+	)
+	f.Comment("WebSocketRoute returns the exchange's effective WebSocket route (see")
+	f.Comment("HTTPRoute).")
+	f.Func().Id("WebSocketRoute").Params(jen.Id("e").Id("Exchange")).Op("*").Qual(RuntimePath, "Route").Block(
+		jen.Return(jen.Id("routes").Dot("WebSocketRoute").Call(index())),
+	)
+
+	f.Comment("HTTPProxy returns the first member of the exchange's REST route; nil")
+	f.Comment("means direct.")
 	f.Func().Id("HTTPProxy").Params(jen.Id("e").Id("Exchange")).Op("*").Qual(RuntimePath, "Proxy").Block(
 		jen.Return(jen.Id("routes").Dot("HTTPProxy").Call(index())),
 	)
-	f.Comment("WebSocketProxy returns the exchange's WebSocket route; nil means direct.")
+	f.Comment("WebSocketProxy returns the first member of the exchange's WebSocket")
+	f.Comment("route; nil means direct.")
 	f.Func().Id("WebSocketProxy").Params(jen.Id("e").Id("Exchange")).Op("*").Qual(RuntimePath, "Proxy").Block(
 		jen.Return(jen.Id("routes").Dot("WebSocketProxy").Call(index())),
 	)

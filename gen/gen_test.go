@@ -60,7 +60,8 @@ func TestHeaderAndPackage(t *testing.T) {
 		`UserVar:     "U"`,
 		"Timeout:     7 * time.Second",
 		"Optimistic:  true",
-		`"kraken": {WebSocket: &runtime.Route{Direct: true}}`,
+		`routeKrakenWebSocket = &runtime.Route{Direct: true}`,
+		`"kraken": {WebSocket: routeKrakenWebSocket}`,
 	} {
 		if !strings.Contains(squash(out), squash(want)) {
 			t.Errorf("output lacks %q", want)

@@ -45,12 +45,13 @@ type tableRoutes struct {
 // NewTable returns the table of a generated package: settings returns its
 // compiled-in spec, ids are its exchange ids in constant order, http and
 // webSocket the effective routes by index as the generator resolved them
-// with ResolveRoute (nil or Direct is direct), and defHTTP, defWS the
+// with ResolveRoute (nil or Direct is direct; a nil slice: every one is
+// direct), and defHTTP, defWS the
 // routes of an exchange the spec does not name. A compiled route sets the
 // settings that differ from the built-in defaults; the table completes it
 // with them (each distinct route once).
 func NewTable(settings func() Settings, ids []string, http, webSocket []*Route, defHTTP, defWS *Route) *Table {
-	if len(http) != len(ids) || len(webSocket) != len(ids) {
+	if http != nil && len(http) != len(ids) || webSocket != nil && len(webSocket) != len(ids) {
 		panic(fmt.Sprintf("runtime: NewTable: %d ids, %d http and %d websocket routes", len(ids), len(http), len(webSocket)))
 	}
 	done := map[*Route]*Route{}
@@ -74,8 +75,15 @@ func NewTable(settings func() Settings, ids []string, http, webSocket []*Route, 
 		defWS:     complete(defWS),
 	}
 	for i := range ids {
-		t.compiled.http[i] = complete(http[i])
-		t.compiled.webSocket[i] = complete(webSocket[i])
+		var h, w *Route
+		if http != nil {
+			h = http[i]
+		}
+		if webSocket != nil {
+			w = webSocket[i]
+		}
+		t.compiled.http[i] = complete(h)
+		t.compiled.webSocket[i] = complete(w)
 	}
 	return t
 }

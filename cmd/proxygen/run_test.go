@@ -113,7 +113,7 @@ func TestCheck(t *testing.T) {
 	if code != exitInvalid || !strings.Contains(stderr, "stale") {
 		t.Errorf("stale: exit %d, stderr %q", code, stderr)
 	}
-	for _, want := range []string{"--- " + out, "@@ ", "-\t\t\t\tTimeout: 10 * time.Second", "+\t\t\t\tTimeout: 11 * time.Second"} {
+	for _, want := range []string{"--- " + out, "@@ ", "-\t\tTimeout: 10 * time.Second", "+\t\tTimeout: 11 * time.Second"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("diff lacks %q:\n%s", want, stdout)
 		}

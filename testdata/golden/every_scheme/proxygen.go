@@ -77,78 +77,100 @@ func Exchanges() []Exchange {
 	return []Exchange{AHttp, BHttps, CSocks4, DSocks4a, ESocks5, FSocks5h}
 }
 
-// The compiled-in proxies, one per route the spec names.
+// The routes of the spec, each once (Settings refers to them), and the
+// effective routes that inherit settings from the default route (their
+// members are their spec route's). Treat them as read-only.
 var (
-	routeAHttpHTTP = &runtime.Proxy{
-		Scheme: runtime.HTTP,
-		Host:   "proxy.internal",
-		Port:   3128,
+	routeAHttpHTTP = &runtime.Route{
+		Proxies: []*runtime.Proxy{
+			{
+				Scheme: runtime.HTTP,
+				Host:   "proxy.internal",
+				Port:   3128,
+			},
+		},
 	}
-	routeBHttpsHTTP = &runtime.Proxy{
-		Scheme: runtime.HTTPS,
-		Host:   "proxy.internal",
-		Port:   8443,
+	routeBHttpsHTTP = &runtime.Route{
+		Proxies: []*runtime.Proxy{
+			{
+				Scheme: runtime.HTTPS,
+				Host:   "proxy.internal",
+				Port:   8443,
+			},
+		},
 	}
-	routeCSocks4WebSocket = &runtime.Proxy{
-		Scheme:  runtime.SOCKS4,
-		Host:    "127.0.0.1",
-		Port:    1080,
-		UserVar: "SOCKS4_ID",
+	routeCSocks4WebSocket = &runtime.Route{
+		Proxies: []*runtime.Proxy{
+			{
+				Scheme:  runtime.SOCKS4,
+				Host:    "127.0.0.1",
+				Port:    1080,
+				UserVar: "SOCKS4_ID",
+			},
+		},
 	}
-	routeDSocks4aWebSocket = &runtime.Proxy{
-		Scheme: runtime.SOCKS4A,
-		Host:   "proxy.internal",
-		Port:   1080,
+	routeDSocks4aWebSocket = &runtime.Route{
+		Proxies: []*runtime.Proxy{
+			{
+				Scheme: runtime.SOCKS4A,
+				Host:   "proxy.internal",
+				Port:   1080,
+			},
+		},
 	}
-	routeESocks5HTTP = &runtime.Proxy{
-		Scheme: runtime.SOCKS5,
-		Host:   "::1",
-		Port:   1080,
+	routeESocks5HTTP = &runtime.Route{
+		Proxies: []*runtime.Proxy{
+			{
+				Scheme: runtime.SOCKS5,
+				Host:   "::1",
+				Port:   1080,
+			},
+		},
+		Optimistic: true,
 	}
-	routeFSocks5hWebSocket = &runtime.Proxy{
-		Scheme:      runtime.SOCKS5H,
-		Host:        "proxy.internal",
-		Port:        1080,
-		UserVar:     "U",
-		PasswordVar: "P",
+	routeFSocks5hWebSocket = &runtime.Route{
+		Proxies: []*runtime.Proxy{
+			{
+				Scheme:      runtime.SOCKS5H,
+				Host:        "proxy.internal",
+				Port:        1080,
+				UserVar:     "U",
+				PasswordVar: "P",
+			},
+		},
+		Timeout:    300 * time.Second,
+		Optimistic: true,
 	}
 )
 
 // Settings returns the compiled-in spec as runtime settings, before any
-// environment overlay. The *runtime.Proxy values are shared: treat them
-// as read-only.
+// environment overlay. The *runtime.Route and *runtime.Proxy values are
+// shared: treat them as read-only.
 func Settings() runtime.Settings {
 	return runtime.Settings{
 		Enabled:   true,
 		EnvPrefix: "FEED_PROXY_",
 		Exchanges: map[string]runtime.Routes{
-			"a_http":    {HTTP: &runtime.Route{Proxies: []*runtime.Proxy{routeAHttpHTTP}}},
-			"b_https":   {HTTP: &runtime.Route{Proxies: []*runtime.Proxy{routeBHttpsHTTP}}},
-			"c_socks4":  {WebSocket: &runtime.Route{Proxies: []*runtime.Proxy{routeCSocks4WebSocket}}},
-			"d_socks4a": {WebSocket: &runtime.Route{Proxies: []*runtime.Proxy{routeDSocks4aWebSocket}}},
-			"e_socks5": {HTTP: &runtime.Route{
-				Proxies:    []*runtime.Proxy{routeESocks5HTTP},
-				Optimistic: true,
-			}},
-			"f_socks5h": {WebSocket: &runtime.Route{
-				Proxies:    []*runtime.Proxy{routeFSocks5hWebSocket},
-				Timeout:    300 * time.Second,
-				Optimistic: true,
-			}},
+			"a_http":    {HTTP: routeAHttpHTTP},
+			"b_https":   {HTTP: routeBHttpsHTTP},
+			"c_socks4":  {WebSocket: routeCSocks4WebSocket},
+			"d_socks4a": {WebSocket: routeDSocks4aWebSocket},
+			"e_socks5":  {HTTP: routeESocks5HTTP},
+			"f_socks5h": {WebSocket: routeFSocks5hWebSocket},
 		},
 	}
 }
 
-// The effective routes as compiled, by exchange (nil is direct): the
-// spec's resolution of override, default and direct, done at generate time.
-// Index 0 (no exchange) is unused: the table gets the slices from 1.
+// The effective routes by exchange (nil is direct): runtime.ResolveRoute
+// at generate time. Index 0 (no exchange) is unused: the table gets the
+// slices from 1.
 var (
-	compiledHTTP = [numExchanges + 1]*runtime.Proxy{
+	httpRoutes = [numExchanges + 1]*runtime.Route{
 		AHttp:   routeAHttpHTTP,
 		BHttps:  routeBHttpsHTTP,
 		ESocks5: routeESocks5HTTP,
 	}
-	compiledWebSocket = [numExchanges + 1]*runtime.Proxy{
+	webSocketRoutes = [numExchanges + 1]*runtime.Route{
 		CSocks4:  routeCSocks4WebSocket,
 		DSocks4a: routeDSocks4aWebSocket,
 		FSocks5h: routeFSocks5hWebSocket,
@@ -160,7 +182,7 @@ var (
 // runtime's by-id API knows the compiled routes before Init.
 var routes = runtime.RegisterTable(runtime.NewTable(
 	Settings, exchangeIDs[1:],
-	compiledHTTP[1:], compiledWebSocket[1:],
+	httpRoutes[1:], webSocketRoutes[1:],
 	nil, nil,
 ))
 
@@ -184,12 +206,35 @@ func InitWith(opts ...runtime.Option) error {
 	return nil
 }
 
-// HTTPProxy returns the exchange's REST route; nil means direct.
+// Shutdown stops what Init started: the health checks of the installed
+// routes (every probe has ended when it returns nil) and their idle
+// connections. It returns ctx's error if ctx ends first. Routes keep
+// working afterwards, without health checks; Init starts them again.
+func Shutdown(ctx context.Context) error {
+	return routes.Shutdown(ctx)
+}
+
+// HTTPRoute returns the exchange's effective REST route: its pool and
+// settings. It is never nil: a direct route has Direct set. Treat it as
+// read-only.
+func HTTPRoute(e Exchange) *runtime.Route {
+	return routes.HTTPRoute(int(e) - 1)
+}
+
+// WebSocketRoute returns the exchange's effective WebSocket route (see
+// HTTPRoute).
+func WebSocketRoute(e Exchange) *runtime.Route {
+	return routes.WebSocketRoute(int(e) - 1)
+}
+
+// HTTPProxy returns the first member of the exchange's REST route; nil
+// means direct.
 func HTTPProxy(e Exchange) *runtime.Proxy {
 	return routes.HTTPProxy(int(e) - 1)
 }
 
-// WebSocketProxy returns the exchange's WebSocket route; nil means direct.
+// WebSocketProxy returns the first member of the exchange's WebSocket
+// route; nil means direct.
 func WebSocketProxy(e Exchange) *runtime.Proxy {
 	return routes.WebSocketProxy(int(e) - 1)
 }

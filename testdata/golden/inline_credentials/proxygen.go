@@ -60,40 +60,43 @@ func Exchanges() []Exchange {
 	return []Exchange{Binance}
 }
 
-// The compiled-in proxies, one per route the spec names.
+// The routes of the spec, each once (Settings refers to them), and the
+// effective routes that inherit settings from the default route (their
+// members are their spec route's). Treat them as read-only.
 var (
-	defaultRouteHTTP = &runtime.Proxy{
-		Scheme:   runtime.HTTP,
-		Host:     "proxy.internal",
-		Port:     3128,
-		User:     "feeduser",
-		Password: runtime.NewSecret("not-a-real-secret"),
+	routeDefaultHTTP = &runtime.Route{
+		Proxies: []*runtime.Proxy{
+			{
+				Scheme:   runtime.HTTP,
+				Host:     "proxy.internal",
+				Port:     3128,
+				User:     "feeduser",
+				Password: runtime.NewSecret("not-a-real-secret"),
+			},
+		},
 	}
 )
 
 // Settings returns the compiled-in spec as runtime settings, before any
-// environment overlay. The *runtime.Proxy values are shared: treat them
-// as read-only.
+// environment overlay. The *runtime.Route and *runtime.Proxy values are
+// shared: treat them as read-only.
 func Settings() runtime.Settings {
 	return runtime.Settings{
 		Enabled: true,
-		Default: runtime.Routes{
-			HTTP: &runtime.Route{Proxies: []*runtime.Proxy{defaultRouteHTTP}},
-		},
+		Default: runtime.Routes{HTTP: routeDefaultHTTP},
 		Exchanges: map[string]runtime.Routes{
 			"binance": {},
 		},
 	}
 }
 
-// The effective routes as compiled, by exchange (nil is direct): the
-// spec's resolution of override, default and direct, done at generate time.
-// Index 0 (no exchange) is unused: the table gets the slices from 1.
+// The effective routes by exchange (nil is direct): runtime.ResolveRoute
+// at generate time. Index 0 (no exchange) is unused: the table gets the
+// slices from 1.
 var (
-	compiledHTTP = [numExchanges + 1]*runtime.Proxy{
-		Binance: defaultRouteHTTP,
+	httpRoutes = [numExchanges + 1]*runtime.Route{
+		Binance: routeDefaultHTTP,
 	}
-	compiledWebSocket = [numExchanges + 1]*runtime.Proxy{}
 )
 
 // routes serves the compiled routes until Init replaces them. It is
@@ -101,8 +104,8 @@ var (
 // runtime's by-id API knows the compiled routes before Init.
 var routes = runtime.RegisterTable(runtime.NewTable(
 	Settings, exchangeIDs[1:],
-	compiledHTTP[1:], compiledWebSocket[1:],
-	defaultRouteHTTP, nil,
+	httpRoutes[1:], nil,
+	routeDefaultHTTP, nil,
 ))
 
 // Init installs the effective routes: the compiled-in spec
@@ -125,12 +128,35 @@ func InitWith(opts ...runtime.Option) error {
 	return nil
 }
 
-// HTTPProxy returns the exchange's REST route; nil means direct.
+// Shutdown stops what Init started: the health checks of the installed
+// routes (every probe has ended when it returns nil) and their idle
+// connections. It returns ctx's error if ctx ends first. Routes keep
+// working afterwards, without health checks; Init starts them again.
+func Shutdown(ctx context.Context) error {
+	return routes.Shutdown(ctx)
+}
+
+// HTTPRoute returns the exchange's effective REST route: its pool and
+// settings. It is never nil: a direct route has Direct set. Treat it as
+// read-only.
+func HTTPRoute(e Exchange) *runtime.Route {
+	return routes.HTTPRoute(int(e) - 1)
+}
+
+// WebSocketRoute returns the exchange's effective WebSocket route (see
+// HTTPRoute).
+func WebSocketRoute(e Exchange) *runtime.Route {
+	return routes.WebSocketRoute(int(e) - 1)
+}
+
+// HTTPProxy returns the first member of the exchange's REST route; nil
+// means direct.
 func HTTPProxy(e Exchange) *runtime.Proxy {
 	return routes.HTTPProxy(int(e) - 1)
 }
 
-// WebSocketProxy returns the exchange's WebSocket route; nil means direct.
+// WebSocketProxy returns the first member of the exchange's WebSocket
+// route; nil means direct.
 func WebSocketProxy(e Exchange) *runtime.Proxy {
 	return routes.WebSocketProxy(int(e) - 1)
 }

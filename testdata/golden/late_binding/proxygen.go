@@ -64,46 +64,56 @@ func Exchanges() []Exchange {
 	return []Exchange{Binance, GateIo, Kraken}
 }
 
-// The compiled-in proxies, one per route the spec names.
+// The routes of the spec, each once (Settings refers to them), and the
+// effective routes that inherit settings from the default route (their
+// members are their spec route's). Treat them as read-only.
 var (
-	routeBinanceHTTP = &runtime.Proxy{
-		Scheme:      runtime.SOCKS5H,
-		Host:        "127.0.0.1",
-		Port:        1,
-		UserVar:     "LB_USER",
-		PasswordVar: "LB_PASS",
+	routeBinanceHTTP = &runtime.Route{
+		Proxies: []*runtime.Proxy{
+			{
+				Scheme:      runtime.SOCKS5H,
+				Host:        "127.0.0.1",
+				Port:        1,
+				UserVar:     "LB_USER",
+				PasswordVar: "LB_PASS",
+			},
+		},
 	}
-	routeKrakenHTTP = &runtime.Proxy{
-		Scheme: runtime.HTTP,
-		Host:   "127.0.0.1",
-		Port:   1,
+	routeGateIoHTTP = &runtime.Route{Direct: true}
+	routeKrakenHTTP = &runtime.Route{
+		Proxies: []*runtime.Proxy{
+			{
+				Scheme: runtime.HTTP,
+				Host:   "127.0.0.1",
+				Port:   1,
+			},
+		},
 	}
 )
 
 // Settings returns the compiled-in spec as runtime settings, before any
-// environment overlay. The *runtime.Proxy values are shared: treat them
-// as read-only.
+// environment overlay. The *runtime.Route and *runtime.Proxy values are
+// shared: treat them as read-only.
 func Settings() runtime.Settings {
 	return runtime.Settings{
 		Enabled:   true,
 		EnvPrefix: "LATE_BINDING_",
 		Exchanges: map[string]runtime.Routes{
-			"binance": {HTTP: &runtime.Route{Proxies: []*runtime.Proxy{routeBinanceHTTP}}},
-			"gate_io": {HTTP: &runtime.Route{Direct: true}},
-			"kraken":  {HTTP: &runtime.Route{Proxies: []*runtime.Proxy{routeKrakenHTTP}}},
+			"binance": {HTTP: routeBinanceHTTP},
+			"gate_io": {HTTP: routeGateIoHTTP},
+			"kraken":  {HTTP: routeKrakenHTTP},
 		},
 	}
 }
 
-// The effective routes as compiled, by exchange (nil is direct): the
-// spec's resolution of override, default and direct, done at generate time.
-// Index 0 (no exchange) is unused: the table gets the slices from 1.
+// The effective routes by exchange (nil is direct): runtime.ResolveRoute
+// at generate time. Index 0 (no exchange) is unused: the table gets the
+// slices from 1.
 var (
-	compiledHTTP = [numExchanges + 1]*runtime.Proxy{
+	httpRoutes = [numExchanges + 1]*runtime.Route{
 		Binance: routeBinanceHTTP,
 		Kraken:  routeKrakenHTTP,
 	}
-	compiledWebSocket = [numExchanges + 1]*runtime.Proxy{}
 )
 
 // routes serves the compiled routes until Init replaces them. It is
@@ -111,7 +121,7 @@ var (
 // runtime's by-id API knows the compiled routes before Init.
 var routes = runtime.RegisterTable(runtime.NewTable(
 	Settings, exchangeIDs[1:],
-	compiledHTTP[1:], compiledWebSocket[1:],
+	httpRoutes[1:], nil,
 	nil, nil,
 ))
 
@@ -135,12 +145,35 @@ func InitWith(opts ...runtime.Option) error {
 	return nil
 }
 
-// HTTPProxy returns the exchange's REST route; nil means direct.
+// Shutdown stops what Init started: the health checks of the installed
+// routes (every probe has ended when it returns nil) and their idle
+// connections. It returns ctx's error if ctx ends first. Routes keep
+// working afterwards, without health checks; Init starts them again.
+func Shutdown(ctx context.Context) error {
+	return routes.Shutdown(ctx)
+}
+
+// HTTPRoute returns the exchange's effective REST route: its pool and
+// settings. It is never nil: a direct route has Direct set. Treat it as
+// read-only.
+func HTTPRoute(e Exchange) *runtime.Route {
+	return routes.HTTPRoute(int(e) - 1)
+}
+
+// WebSocketRoute returns the exchange's effective WebSocket route (see
+// HTTPRoute).
+func WebSocketRoute(e Exchange) *runtime.Route {
+	return routes.WebSocketRoute(int(e) - 1)
+}
+
+// HTTPProxy returns the first member of the exchange's REST route; nil
+// means direct.
 func HTTPProxy(e Exchange) *runtime.Proxy {
 	return routes.HTTPProxy(int(e) - 1)
 }
 
-// WebSocketProxy returns the exchange's WebSocket route; nil means direct.
+// WebSocketProxy returns the first member of the exchange's WebSocket
+// route; nil means direct.
 func WebSocketProxy(e Exchange) *runtime.Proxy {
 	return routes.WebSocketProxy(int(e) - 1)
 }

@@ -273,289 +273,324 @@ func Exchanges() []Exchange {
 	return []Exchange{Ascendex, Bequant, Binance, BinanceFutures, BinanceUs, Bitfinex, Bitflyer, Bitget, Bithumb, Bitmart, Bitmex, Bitstamp, Bittrex, Bitvavo, Blockchain, Btse, Bybit, Cex, Coinbase, CoinbaseIntl, Coincheck, Coinex, Cryptocom, Delta, Deribit, Digifinex, Dydx, Exmo, Gateio, Gemini, Hitbtc, Hollaex, Huobi, Hyperliquid, IndependentReserve, Kraken, KrakenFutures, Kucoin, Lbank, Lmax, Mexc, Ndax, Okcoin, Okx, Paradex, Phemex, Poloniex, Probit, Upbit, Vertex, Whitebit, Woo, Xt, Zaif, Zb}
 }
 
-// The compiled-in proxies, one per route the spec names.
+// The routes of the spec, each once (Settings refers to them), and the
+// effective routes that inherit settings from the default route (their
+// members are their spec route's). Treat them as read-only.
 var (
-	defaultRouteHTTP = &runtime.Proxy{
-		Scheme: runtime.SOCKS5H,
-		Host:   "proxy.internal",
-		Port:   1080,
+	routeDefaultHTTP = &runtime.Route{
+		Proxies: []*runtime.Proxy{
+			{
+				Scheme: runtime.SOCKS5H,
+				Host:   "proxy.internal",
+				Port:   1080,
+			},
+		},
 	}
-	defaultRouteWebSocket = &runtime.Proxy{
-		Scheme: runtime.HTTP,
-		Host:   "proxy.internal",
-		Port:   3128,
+	routeDefaultWebSocket = &runtime.Route{
+		Proxies: []*runtime.Proxy{
+			{
+				Scheme: runtime.HTTP,
+				Host:   "proxy.internal",
+				Port:   3128,
+			},
+		},
 	}
-	routeBequantHTTP = &runtime.Proxy{
-		Scheme: runtime.HTTPS,
-		Host:   "egress-50.internal",
-		Port:   8443,
+	routeAscendexWebSocket = &runtime.Route{Direct: true}
+	routeBequantHTTP       = &runtime.Route{
+		Proxies: []*runtime.Proxy{
+			{
+				Scheme: runtime.HTTPS,
+				Host:   "egress-50.internal",
+				Port:   8443,
+			},
+		},
+		Timeout: 55 * time.Second,
 	}
-	routeBinanceHTTP = &runtime.Proxy{
-		Scheme: runtime.HTTPS,
-		Host:   "egress-0.internal",
-		Port:   8443,
+	routeBinanceHTTP = &runtime.Route{
+		Proxies: []*runtime.Proxy{
+			{
+				Scheme: runtime.HTTPS,
+				Host:   "egress-0.internal",
+				Port:   8443,
+			},
+		},
+		Timeout: 5 * time.Second,
 	}
-	routeBitgetHTTP = &runtime.Proxy{
-		Scheme: runtime.HTTPS,
-		Host:   "egress-5.internal",
-		Port:   8443,
+	routeBitgetHTTP = &runtime.Route{
+		Proxies: []*runtime.Proxy{
+			{
+				Scheme: runtime.HTTPS,
+				Host:   "egress-5.internal",
+				Port:   8443,
+			},
+		},
+		Timeout: 10 * time.Second,
 	}
-	routeBittrexHTTP = &runtime.Proxy{
-		Scheme: runtime.HTTPS,
-		Host:   "egress-10.internal",
-		Port:   8443,
+	routeBitmartWebSocket = &runtime.Route{Direct: true}
+	routeBittrexHTTP      = &runtime.Route{
+		Proxies: []*runtime.Proxy{
+			{
+				Scheme: runtime.HTTPS,
+				Host:   "egress-10.internal",
+				Port:   8443,
+			},
+		},
+		Timeout: 15 * time.Second,
 	}
-	routeCoinbaseIntlHTTP = &runtime.Proxy{
-		Scheme: runtime.HTTPS,
-		Host:   "egress-15.internal",
-		Port:   8443,
+	routeCoinbaseWebSocket = &runtime.Route{Direct: true}
+	routeCoinbaseIntlHTTP  = &runtime.Route{
+		Proxies: []*runtime.Proxy{
+			{
+				Scheme: runtime.HTTPS,
+				Host:   "egress-15.internal",
+				Port:   8443,
+			},
+		},
+		Timeout: 20 * time.Second,
 	}
-	routeDeribitHTTP = &runtime.Proxy{
-		Scheme: runtime.HTTPS,
-		Host:   "egress-20.internal",
-		Port:   8443,
+	routeDeribitHTTP = &runtime.Route{
+		Proxies: []*runtime.Proxy{
+			{
+				Scheme: runtime.HTTPS,
+				Host:   "egress-20.internal",
+				Port:   8443,
+			},
+		},
+		Timeout: 25 * time.Second,
 	}
-	routeGeminiHTTP = &runtime.Proxy{
-		Scheme: runtime.HTTPS,
-		Host:   "egress-25.internal",
-		Port:   8443,
+	routeDigifinexWebSocket = &runtime.Route{Direct: true}
+	routeGeminiHTTP         = &runtime.Route{
+		Proxies: []*runtime.Proxy{
+			{
+				Scheme: runtime.HTTPS,
+				Host:   "egress-25.internal",
+				Port:   8443,
+			},
+		},
+		Timeout: 30 * time.Second,
 	}
-	routeKrakenHTTP = &runtime.Proxy{
-		Scheme: runtime.HTTPS,
-		Host:   "egress-30.internal",
-		Port:   8443,
+	routeHuobiWebSocket = &runtime.Route{Direct: true}
+	routeKrakenHTTP     = &runtime.Route{
+		Proxies: []*runtime.Proxy{
+			{
+				Scheme: runtime.HTTPS,
+				Host:   "egress-30.internal",
+				Port:   8443,
+			},
+		},
+		Timeout: 35 * time.Second,
 	}
-	routeMexcHTTP = &runtime.Proxy{
-		Scheme: runtime.HTTPS,
-		Host:   "egress-35.internal",
-		Port:   8443,
+	routeMexcHTTP = &runtime.Route{
+		Proxies: []*runtime.Proxy{
+			{
+				Scheme: runtime.HTTPS,
+				Host:   "egress-35.internal",
+				Port:   8443,
+			},
+		},
+		Timeout: 40 * time.Second,
 	}
-	routePoloniexHTTP = &runtime.Proxy{
-		Scheme: runtime.HTTPS,
-		Host:   "egress-40.internal",
-		Port:   8443,
+	routePoloniexHTTP = &runtime.Route{
+		Proxies: []*runtime.Proxy{
+			{
+				Scheme: runtime.HTTPS,
+				Host:   "egress-40.internal",
+				Port:   8443,
+			},
+		},
+		Timeout: 45 * time.Second,
 	}
-	routeWooHTTP = &runtime.Proxy{
-		Scheme: runtime.HTTPS,
-		Host:   "egress-45.internal",
-		Port:   8443,
+	routeUpbitWebSocket = &runtime.Route{Direct: true}
+	routeWooHTTP        = &runtime.Route{
+		Proxies: []*runtime.Proxy{
+			{
+				Scheme: runtime.HTTPS,
+				Host:   "egress-45.internal",
+				Port:   8443,
+			},
+		},
+		Timeout: 50 * time.Second,
 	}
 )
 
 // Settings returns the compiled-in spec as runtime settings, before any
-// environment overlay. The *runtime.Proxy values are shared: treat them
-// as read-only.
+// environment overlay. The *runtime.Route and *runtime.Proxy values are
+// shared: treat them as read-only.
 func Settings() runtime.Settings {
 	return runtime.Settings{
 		Enabled: true,
-		Default: runtime.Routes{
-			HTTP:      &runtime.Route{Proxies: []*runtime.Proxy{defaultRouteHTTP}},
-			WebSocket: &runtime.Route{Proxies: []*runtime.Proxy{defaultRouteWebSocket}},
-		},
+		Default: runtime.Routes{HTTP: routeDefaultHTTP, WebSocket: routeDefaultWebSocket},
 		Exchanges: map[string]runtime.Routes{
-			"ascendex": {WebSocket: &runtime.Route{Direct: true}},
-			"bequant": {HTTP: &runtime.Route{
-				Proxies: []*runtime.Proxy{routeBequantHTTP},
-				Timeout: 55 * time.Second,
-			}},
-			"binance": {HTTP: &runtime.Route{
-				Proxies: []*runtime.Proxy{routeBinanceHTTP},
-				Timeout: 5 * time.Second,
-			}},
-			"binance_futures": {},
-			"binance_us":      {},
-			"bitfinex":        {},
-			"bitflyer":        {},
-			"bitget": {HTTP: &runtime.Route{
-				Proxies: []*runtime.Proxy{routeBitgetHTTP},
-				Timeout: 10 * time.Second,
-			}},
-			"bithumb":  {},
-			"bitmart":  {WebSocket: &runtime.Route{Direct: true}},
-			"bitmex":   {},
-			"bitstamp": {},
-			"bittrex": {HTTP: &runtime.Route{
-				Proxies: []*runtime.Proxy{routeBittrexHTTP},
-				Timeout: 15 * time.Second,
-			}},
-			"bitvavo":    {},
-			"blockchain": {},
-			"btse":       {},
-			"bybit":      {},
-			"cex":        {},
-			"coinbase":   {WebSocket: &runtime.Route{Direct: true}},
-			"coinbase_intl": {HTTP: &runtime.Route{
-				Proxies: []*runtime.Proxy{routeCoinbaseIntlHTTP},
-				Timeout: 20 * time.Second,
-			}},
-			"coincheck": {},
-			"coinex":    {},
-			"cryptocom": {},
-			"delta":     {},
-			"deribit": {HTTP: &runtime.Route{
-				Proxies: []*runtime.Proxy{routeDeribitHTTP},
-				Timeout: 25 * time.Second,
-			}},
-			"digifinex": {WebSocket: &runtime.Route{Direct: true}},
-			"dydx":      {},
-			"exmo":      {},
-			"gateio":    {},
-			"gemini": {HTTP: &runtime.Route{
-				Proxies: []*runtime.Proxy{routeGeminiHTTP},
-				Timeout: 30 * time.Second,
-			}},
+			"ascendex":            {WebSocket: routeAscendexWebSocket},
+			"bequant":             {HTTP: routeBequantHTTP},
+			"binance":             {HTTP: routeBinanceHTTP},
+			"binance_futures":     {},
+			"binance_us":          {},
+			"bitfinex":            {},
+			"bitflyer":            {},
+			"bitget":              {HTTP: routeBitgetHTTP},
+			"bithumb":             {},
+			"bitmart":             {WebSocket: routeBitmartWebSocket},
+			"bitmex":              {},
+			"bitstamp":            {},
+			"bittrex":             {HTTP: routeBittrexHTTP},
+			"bitvavo":             {},
+			"blockchain":          {},
+			"btse":                {},
+			"bybit":               {},
+			"cex":                 {},
+			"coinbase":            {WebSocket: routeCoinbaseWebSocket},
+			"coinbase_intl":       {HTTP: routeCoinbaseIntlHTTP},
+			"coincheck":           {},
+			"coinex":              {},
+			"cryptocom":           {},
+			"delta":               {},
+			"deribit":             {HTTP: routeDeribitHTTP},
+			"digifinex":           {WebSocket: routeDigifinexWebSocket},
+			"dydx":                {},
+			"exmo":                {},
+			"gateio":              {},
+			"gemini":              {HTTP: routeGeminiHTTP},
 			"hitbtc":              {},
 			"hollaex":             {},
-			"huobi":               {WebSocket: &runtime.Route{Direct: true}},
+			"huobi":               {WebSocket: routeHuobiWebSocket},
 			"hyperliquid":         {},
 			"independent_reserve": {},
-			"kraken": {HTTP: &runtime.Route{
-				Proxies: []*runtime.Proxy{routeKrakenHTTP},
-				Timeout: 35 * time.Second,
-			}},
-			"kraken_futures": {},
-			"kucoin":         {},
-			"lbank":          {},
-			"lmax":           {},
-			"mexc": {HTTP: &runtime.Route{
-				Proxies: []*runtime.Proxy{routeMexcHTTP},
-				Timeout: 40 * time.Second,
-			}},
-			"ndax":    {},
-			"okcoin":  {},
-			"okx":     {},
-			"paradex": {},
-			"phemex":  {},
-			"poloniex": {HTTP: &runtime.Route{
-				Proxies: []*runtime.Proxy{routePoloniexHTTP},
-				Timeout: 45 * time.Second,
-			}},
-			"probit":   {},
-			"upbit":    {WebSocket: &runtime.Route{Direct: true}},
-			"vertex":   {},
-			"whitebit": {},
-			"woo": {HTTP: &runtime.Route{
-				Proxies: []*runtime.Proxy{routeWooHTTP},
-				Timeout: 50 * time.Second,
-			}},
-			"xt":   {},
-			"zaif": {},
-			"zb":   {},
+			"kraken":              {HTTP: routeKrakenHTTP},
+			"kraken_futures":      {},
+			"kucoin":              {},
+			"lbank":               {},
+			"lmax":                {},
+			"mexc":                {HTTP: routeMexcHTTP},
+			"ndax":                {},
+			"okcoin":              {},
+			"okx":                 {},
+			"paradex":             {},
+			"phemex":              {},
+			"poloniex":            {HTTP: routePoloniexHTTP},
+			"probit":              {},
+			"upbit":               {WebSocket: routeUpbitWebSocket},
+			"vertex":              {},
+			"whitebit":            {},
+			"woo":                 {HTTP: routeWooHTTP},
+			"xt":                  {},
+			"zaif":                {},
+			"zb":                  {},
 		},
 	}
 }
 
-// The effective routes as compiled, by exchange (nil is direct): the
-// spec's resolution of override, default and direct, done at generate time.
-// Index 0 (no exchange) is unused: the table gets the slices from 1.
+// The effective routes by exchange (nil is direct): runtime.ResolveRoute
+// at generate time. Index 0 (no exchange) is unused: the table gets the
+// slices from 1.
 var (
-	compiledHTTP = [numExchanges + 1]*runtime.Proxy{
-		Ascendex:           defaultRouteHTTP,
+	httpRoutes = [numExchanges + 1]*runtime.Route{
+		Ascendex:           routeDefaultHTTP,
 		Bequant:            routeBequantHTTP,
 		Binance:            routeBinanceHTTP,
-		BinanceFutures:     defaultRouteHTTP,
-		BinanceUs:          defaultRouteHTTP,
-		Bitfinex:           defaultRouteHTTP,
-		Bitflyer:           defaultRouteHTTP,
+		BinanceFutures:     routeDefaultHTTP,
+		BinanceUs:          routeDefaultHTTP,
+		Bitfinex:           routeDefaultHTTP,
+		Bitflyer:           routeDefaultHTTP,
 		Bitget:             routeBitgetHTTP,
-		Bithumb:            defaultRouteHTTP,
-		Bitmart:            defaultRouteHTTP,
-		Bitmex:             defaultRouteHTTP,
-		Bitstamp:           defaultRouteHTTP,
+		Bithumb:            routeDefaultHTTP,
+		Bitmart:            routeDefaultHTTP,
+		Bitmex:             routeDefaultHTTP,
+		Bitstamp:           routeDefaultHTTP,
 		Bittrex:            routeBittrexHTTP,
-		Bitvavo:            defaultRouteHTTP,
-		Blockchain:         defaultRouteHTTP,
-		Btse:               defaultRouteHTTP,
-		Bybit:              defaultRouteHTTP,
-		Cex:                defaultRouteHTTP,
-		Coinbase:           defaultRouteHTTP,
+		Bitvavo:            routeDefaultHTTP,
+		Blockchain:         routeDefaultHTTP,
+		Btse:               routeDefaultHTTP,
+		Bybit:              routeDefaultHTTP,
+		Cex:                routeDefaultHTTP,
+		Coinbase:           routeDefaultHTTP,
 		CoinbaseIntl:       routeCoinbaseIntlHTTP,
-		Coincheck:          defaultRouteHTTP,
-		Coinex:             defaultRouteHTTP,
-		Cryptocom:          defaultRouteHTTP,
-		Delta:              defaultRouteHTTP,
+		Coincheck:          routeDefaultHTTP,
+		Coinex:             routeDefaultHTTP,
+		Cryptocom:          routeDefaultHTTP,
+		Delta:              routeDefaultHTTP,
 		Deribit:            routeDeribitHTTP,
-		Digifinex:          defaultRouteHTTP,
-		Dydx:               defaultRouteHTTP,
-		Exmo:               defaultRouteHTTP,
-		Gateio:             defaultRouteHTTP,
+		Digifinex:          routeDefaultHTTP,
+		Dydx:               routeDefaultHTTP,
+		Exmo:               routeDefaultHTTP,
+		Gateio:             routeDefaultHTTP,
 		Gemini:             routeGeminiHTTP,
-		Hitbtc:             defaultRouteHTTP,
-		Hollaex:            defaultRouteHTTP,
-		Huobi:              defaultRouteHTTP,
-		Hyperliquid:        defaultRouteHTTP,
-		IndependentReserve: defaultRouteHTTP,
+		Hitbtc:             routeDefaultHTTP,
+		Hollaex:            routeDefaultHTTP,
+		Huobi:              routeDefaultHTTP,
+		Hyperliquid:        routeDefaultHTTP,
+		IndependentReserve: routeDefaultHTTP,
 		Kraken:             routeKrakenHTTP,
-		KrakenFutures:      defaultRouteHTTP,
-		Kucoin:             defaultRouteHTTP,
-		Lbank:              defaultRouteHTTP,
-		Lmax:               defaultRouteHTTP,
+		KrakenFutures:      routeDefaultHTTP,
+		Kucoin:             routeDefaultHTTP,
+		Lbank:              routeDefaultHTTP,
+		Lmax:               routeDefaultHTTP,
 		Mexc:               routeMexcHTTP,
-		Ndax:               defaultRouteHTTP,
-		Okcoin:             defaultRouteHTTP,
-		Okx:                defaultRouteHTTP,
-		Paradex:            defaultRouteHTTP,
-		Phemex:             defaultRouteHTTP,
+		Ndax:               routeDefaultHTTP,
+		Okcoin:             routeDefaultHTTP,
+		Okx:                routeDefaultHTTP,
+		Paradex:            routeDefaultHTTP,
+		Phemex:             routeDefaultHTTP,
 		Poloniex:           routePoloniexHTTP,
-		Probit:             defaultRouteHTTP,
-		Upbit:              defaultRouteHTTP,
-		Vertex:             defaultRouteHTTP,
-		Whitebit:           defaultRouteHTTP,
+		Probit:             routeDefaultHTTP,
+		Upbit:              routeDefaultHTTP,
+		Vertex:             routeDefaultHTTP,
+		Whitebit:           routeDefaultHTTP,
 		Woo:                routeWooHTTP,
-		Xt:                 defaultRouteHTTP,
-		Zaif:               defaultRouteHTTP,
-		Zb:                 defaultRouteHTTP,
+		Xt:                 routeDefaultHTTP,
+		Zaif:               routeDefaultHTTP,
+		Zb:                 routeDefaultHTTP,
 	}
-	compiledWebSocket = [numExchanges + 1]*runtime.Proxy{
-		Bequant:            defaultRouteWebSocket,
-		Binance:            defaultRouteWebSocket,
-		BinanceFutures:     defaultRouteWebSocket,
-		BinanceUs:          defaultRouteWebSocket,
-		Bitfinex:           defaultRouteWebSocket,
-		Bitflyer:           defaultRouteWebSocket,
-		Bitget:             defaultRouteWebSocket,
-		Bithumb:            defaultRouteWebSocket,
-		Bitmex:             defaultRouteWebSocket,
-		Bitstamp:           defaultRouteWebSocket,
-		Bittrex:            defaultRouteWebSocket,
-		Bitvavo:            defaultRouteWebSocket,
-		Blockchain:         defaultRouteWebSocket,
-		Btse:               defaultRouteWebSocket,
-		Bybit:              defaultRouteWebSocket,
-		Cex:                defaultRouteWebSocket,
-		CoinbaseIntl:       defaultRouteWebSocket,
-		Coincheck:          defaultRouteWebSocket,
-		Coinex:             defaultRouteWebSocket,
-		Cryptocom:          defaultRouteWebSocket,
-		Delta:              defaultRouteWebSocket,
-		Deribit:            defaultRouteWebSocket,
-		Dydx:               defaultRouteWebSocket,
-		Exmo:               defaultRouteWebSocket,
-		Gateio:             defaultRouteWebSocket,
-		Gemini:             defaultRouteWebSocket,
-		Hitbtc:             defaultRouteWebSocket,
-		Hollaex:            defaultRouteWebSocket,
-		Hyperliquid:        defaultRouteWebSocket,
-		IndependentReserve: defaultRouteWebSocket,
-		Kraken:             defaultRouteWebSocket,
-		KrakenFutures:      defaultRouteWebSocket,
-		Kucoin:             defaultRouteWebSocket,
-		Lbank:              defaultRouteWebSocket,
-		Lmax:               defaultRouteWebSocket,
-		Mexc:               defaultRouteWebSocket,
-		Ndax:               defaultRouteWebSocket,
-		Okcoin:             defaultRouteWebSocket,
-		Okx:                defaultRouteWebSocket,
-		Paradex:            defaultRouteWebSocket,
-		Phemex:             defaultRouteWebSocket,
-		Poloniex:           defaultRouteWebSocket,
-		Probit:             defaultRouteWebSocket,
-		Vertex:             defaultRouteWebSocket,
-		Whitebit:           defaultRouteWebSocket,
-		Woo:                defaultRouteWebSocket,
-		Xt:                 defaultRouteWebSocket,
-		Zaif:               defaultRouteWebSocket,
-		Zb:                 defaultRouteWebSocket,
+	webSocketRoutes = [numExchanges + 1]*runtime.Route{
+		Bequant:            routeDefaultWebSocket,
+		Binance:            routeDefaultWebSocket,
+		BinanceFutures:     routeDefaultWebSocket,
+		BinanceUs:          routeDefaultWebSocket,
+		Bitfinex:           routeDefaultWebSocket,
+		Bitflyer:           routeDefaultWebSocket,
+		Bitget:             routeDefaultWebSocket,
+		Bithumb:            routeDefaultWebSocket,
+		Bitmex:             routeDefaultWebSocket,
+		Bitstamp:           routeDefaultWebSocket,
+		Bittrex:            routeDefaultWebSocket,
+		Bitvavo:            routeDefaultWebSocket,
+		Blockchain:         routeDefaultWebSocket,
+		Btse:               routeDefaultWebSocket,
+		Bybit:              routeDefaultWebSocket,
+		Cex:                routeDefaultWebSocket,
+		CoinbaseIntl:       routeDefaultWebSocket,
+		Coincheck:          routeDefaultWebSocket,
+		Coinex:             routeDefaultWebSocket,
+		Cryptocom:          routeDefaultWebSocket,
+		Delta:              routeDefaultWebSocket,
+		Deribit:            routeDefaultWebSocket,
+		Dydx:               routeDefaultWebSocket,
+		Exmo:               routeDefaultWebSocket,
+		Gateio:             routeDefaultWebSocket,
+		Gemini:             routeDefaultWebSocket,
+		Hitbtc:             routeDefaultWebSocket,
+		Hollaex:            routeDefaultWebSocket,
+		Hyperliquid:        routeDefaultWebSocket,
+		IndependentReserve: routeDefaultWebSocket,
+		Kraken:             routeDefaultWebSocket,
+		KrakenFutures:      routeDefaultWebSocket,
+		Kucoin:             routeDefaultWebSocket,
+		Lbank:              routeDefaultWebSocket,
+		Lmax:               routeDefaultWebSocket,
+		Mexc:               routeDefaultWebSocket,
+		Ndax:               routeDefaultWebSocket,
+		Okcoin:             routeDefaultWebSocket,
+		Okx:                routeDefaultWebSocket,
+		Paradex:            routeDefaultWebSocket,
+		Phemex:             routeDefaultWebSocket,
+		Poloniex:           routeDefaultWebSocket,
+		Probit:             routeDefaultWebSocket,
+		Vertex:             routeDefaultWebSocket,
+		Whitebit:           routeDefaultWebSocket,
+		Woo:                routeDefaultWebSocket,
+		Xt:                 routeDefaultWebSocket,
+		Zaif:               routeDefaultWebSocket,
+		Zb:                 routeDefaultWebSocket,
 	}
 )
 
@@ -564,8 +599,8 @@ var (
 // runtime's by-id API knows the compiled routes before Init.
 var routes = runtime.RegisterTable(runtime.NewTable(
 	Settings, exchangeIDs[1:],
-	compiledHTTP[1:], compiledWebSocket[1:],
-	defaultRouteHTTP, defaultRouteWebSocket,
+	httpRoutes[1:], webSocketRoutes[1:],
+	routeDefaultHTTP, routeDefaultWebSocket,
 ))
 
 // Init installs the effective routes: the compiled-in spec
@@ -588,12 +623,35 @@ func InitWith(opts ...runtime.Option) error {
 	return nil
 }
 
-// HTTPProxy returns the exchange's REST route; nil means direct.
+// Shutdown stops what Init started: the health checks of the installed
+// routes (every probe has ended when it returns nil) and their idle
+// connections. It returns ctx's error if ctx ends first. Routes keep
+// working afterwards, without health checks; Init starts them again.
+func Shutdown(ctx context.Context) error {
+	return routes.Shutdown(ctx)
+}
+
+// HTTPRoute returns the exchange's effective REST route: its pool and
+// settings. It is never nil: a direct route has Direct set. Treat it as
+// read-only.
+func HTTPRoute(e Exchange) *runtime.Route {
+	return routes.HTTPRoute(int(e) - 1)
+}
+
+// WebSocketRoute returns the exchange's effective WebSocket route (see
+// HTTPRoute).
+func WebSocketRoute(e Exchange) *runtime.Route {
+	return routes.WebSocketRoute(int(e) - 1)
+}
+
+// HTTPProxy returns the first member of the exchange's REST route; nil
+// means direct.
 func HTTPProxy(e Exchange) *runtime.Proxy {
 	return routes.HTTPProxy(int(e) - 1)
 }
 
-// WebSocketProxy returns the exchange's WebSocket route; nil means direct.
+// WebSocketProxy returns the first member of the exchange's WebSocket
+// route; nil means direct.
 func WebSocketProxy(e Exchange) *runtime.Proxy {
 	return routes.WebSocketProxy(int(e) - 1)
 }

@@ -57,72 +57,85 @@ func Exchanges() []Exchange {
 	return []Exchange{Kraken}
 }
 
-// The compiled-in proxies, one per route the spec names.
+// The routes of the spec, each once (Settings refers to them), and the
+// effective routes that inherit settings from the default route (their
+// members are their spec route's). Treat them as read-only.
 var (
-	defaultRouteHTTP = &runtime.Proxy{
-		Scheme: runtime.SOCKS5H,
-		Host:   "proxy.internal",
-		Port:   1080,
+	routeDefaultHTTP = &runtime.Route{
+		Proxies: []*runtime.Proxy{
+			{
+				Scheme: runtime.SOCKS5H,
+				Host:   "proxy.internal",
+				Port:   1080,
+			},
+		},
 	}
-	defaultRouteWebSocket = &runtime.Proxy{
-		Scheme:      runtime.SOCKS5H,
-		Host:        "eu1.internal",
-		Port:        1080,
-		UserVar:     "EU1_USER",
-		PasswordVar: "EU1_PASS",
+	routeDefaultWebSocket = &runtime.Route{
+		Proxies: []*runtime.Proxy{
+			{
+				Scheme:      runtime.SOCKS5H,
+				Host:        "eu1.internal",
+				Port:        1080,
+				UserVar:     "EU1_USER",
+				PasswordVar: "EU1_PASS",
+			},
+			{
+				Scheme: runtime.SOCKS5H,
+				Host:   "eu2.internal",
+				Port:   1080,
+			},
+		},
+		Strategy:   runtime.StrategySticky,
+		HedgeAfter: 250 * time.Millisecond,
 	}
-	routeKrakenWebSocket = &runtime.Proxy{
-		Scheme: runtime.SOCKS5H,
-		Host:   "kraken.internal",
-		Port:   1080,
+	routeKrakenWebSocket = &runtime.Route{
+		Proxies: []*runtime.Proxy{
+			{
+				Scheme: runtime.SOCKS5H,
+				Host:   "kraken.internal",
+				Port:   1080,
+			},
+		},
+		AttemptTimeout: 3 * time.Second,
+		HedgeAfter:     0,
+		Eject:          runtime.EjectPolicy{AfterFailures: 5, Duration: 10 * time.Second, MaxDuration: 600 * time.Second},
+		HealthCheck:    runtime.HealthCheck{Target: "api.kraken.com:443", Interval: 60 * time.Second, Timeout: 5 * time.Second},
+		WhenAllDown:    runtime.FailFast,
+		Optimistic:     false,
+		Set:            runtime.SetHedgeAfter | runtime.SetOptimistic,
+	}
+	effectiveKrakenWebSocket = &runtime.Route{
+		Proxies:        routeKrakenWebSocket.Proxies,
+		AttemptTimeout: 3 * time.Second,
+		Strategy:       runtime.StrategySticky,
+		Eject:          runtime.EjectPolicy{AfterFailures: 5, Duration: 10 * time.Second, MaxDuration: 600 * time.Second},
+		HealthCheck:    runtime.HealthCheck{Target: "api.kraken.com:443", Interval: 60 * time.Second},
+		WhenAllDown:    runtime.FailFast,
 	}
 )
 
 // Settings returns the compiled-in spec as runtime settings, before any
-// environment overlay. The *runtime.Proxy values are shared: treat them
-// as read-only.
+// environment overlay. The *runtime.Route and *runtime.Proxy values are
+// shared: treat them as read-only.
 func Settings() runtime.Settings {
 	return runtime.Settings{
 		Enabled: true,
-		Default: runtime.Routes{
-			HTTP: &runtime.Route{Proxies: []*runtime.Proxy{defaultRouteHTTP}},
-			WebSocket: &runtime.Route{
-				Proxies: []*runtime.Proxy{
-					defaultRouteWebSocket,
-					{
-						Scheme: runtime.SOCKS5H,
-						Host:   "eu2.internal",
-						Port:   1080,
-					},
-				},
-				Strategy:   runtime.StrategySticky,
-				HedgeAfter: 250 * time.Millisecond,
-			},
-		},
+		Default: runtime.Routes{HTTP: routeDefaultHTTP, WebSocket: routeDefaultWebSocket},
 		Exchanges: map[string]runtime.Routes{
-			"kraken": {WebSocket: &runtime.Route{
-				Proxies:        []*runtime.Proxy{routeKrakenWebSocket},
-				AttemptTimeout: 3 * time.Second,
-				HedgeAfter:     0,
-				Eject:          runtime.EjectPolicy{AfterFailures: 5, Duration: 10 * time.Second, MaxDuration: 600 * time.Second},
-				HealthCheck:    runtime.HealthCheck{Target: "api.kraken.com:443", Interval: 60 * time.Second, Timeout: 5 * time.Second},
-				WhenAllDown:    runtime.FailFast,
-				Optimistic:     false,
-				Set:            runtime.SetHedgeAfter | runtime.SetOptimistic,
-			}},
+			"kraken": {WebSocket: routeKrakenWebSocket},
 		},
 	}
 }
 
-// The effective routes as compiled, by exchange (nil is direct): the
-// spec's resolution of override, default and direct, done at generate time.
-// Index 0 (no exchange) is unused: the table gets the slices from 1.
+// The effective routes by exchange (nil is direct): runtime.ResolveRoute
+// at generate time. Index 0 (no exchange) is unused: the table gets the
+// slices from 1.
 var (
-	compiledHTTP = [numExchanges + 1]*runtime.Proxy{
-		Kraken: defaultRouteHTTP,
+	httpRoutes = [numExchanges + 1]*runtime.Route{
+		Kraken: routeDefaultHTTP,
 	}
-	compiledWebSocket = [numExchanges + 1]*runtime.Proxy{
-		Kraken: routeKrakenWebSocket,
+	webSocketRoutes = [numExchanges + 1]*runtime.Route{
+		Kraken: effectiveKrakenWebSocket,
 	}
 )
 
@@ -131,8 +144,8 @@ var (
 // runtime's by-id API knows the compiled routes before Init.
 var routes = runtime.RegisterTable(runtime.NewTable(
 	Settings, exchangeIDs[1:],
-	compiledHTTP[1:], compiledWebSocket[1:],
-	defaultRouteHTTP, defaultRouteWebSocket,
+	httpRoutes[1:], webSocketRoutes[1:],
+	routeDefaultHTTP, routeDefaultWebSocket,
 ))
 
 // Init installs the effective routes: the compiled-in spec
@@ -155,12 +168,35 @@ func InitWith(opts ...runtime.Option) error {
 	return nil
 }
 
-// HTTPProxy returns the exchange's REST route; nil means direct.
+// Shutdown stops what Init started: the health checks of the installed
+// routes (every probe has ended when it returns nil) and their idle
+// connections. It returns ctx's error if ctx ends first. Routes keep
+// working afterwards, without health checks; Init starts them again.
+func Shutdown(ctx context.Context) error {
+	return routes.Shutdown(ctx)
+}
+
+// HTTPRoute returns the exchange's effective REST route: its pool and
+// settings. It is never nil: a direct route has Direct set. Treat it as
+// read-only.
+func HTTPRoute(e Exchange) *runtime.Route {
+	return routes.HTTPRoute(int(e) - 1)
+}
+
+// WebSocketRoute returns the exchange's effective WebSocket route (see
+// HTTPRoute).
+func WebSocketRoute(e Exchange) *runtime.Route {
+	return routes.WebSocketRoute(int(e) - 1)
+}
+
+// HTTPProxy returns the first member of the exchange's REST route; nil
+// means direct.
 func HTTPProxy(e Exchange) *runtime.Proxy {
 	return routes.HTTPProxy(int(e) - 1)
 }
 
-// WebSocketProxy returns the exchange's WebSocket route; nil means direct.
+// WebSocketProxy returns the first member of the exchange's WebSocket
+// route; nil means direct.
 func WebSocketProxy(e Exchange) *runtime.Proxy {
 	return routes.WebSocketProxy(int(e) - 1)
 }
