@@ -122,9 +122,9 @@ type fsession struct {
 type faultStats struct {
 	established, reconnects, recycles  atomic.Int64
 	victimReadErrs, otherReadErrs      atomic.Int64
-	writeErrs, dialErrs, echoErrs      atomic.Int64
+	dialErrs                           atomic.Int64
 	sent, received                     atomic.Int64
-	direct, unverified                 atomic.Int64
+	direct                             atomic.Int64
 	onVictimWhileDown, onVictimRevived atomic.Int64
 	perMember                          [nMembers]atomic.Int64 // connections per member
 	mu                                 sync.Mutex
