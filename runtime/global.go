@@ -150,9 +150,10 @@ func ProxyFor(id string, t Transport) *Proxy {
 	return r.first(tIndex(t))
 }
 
-// DialerFor returns a new Dialer over the global route of exchange id and
-// transport t as it is now (a snapshot; DialContext, HTTPClient and
-// WebSocketDialContext look the route up at each dial).
+// DialerFor returns a new Dialer over the first member of the global route
+// of exchange id and transport t as it is now (a snapshot, without
+// failover; DialContext, HTTPClient and WebSocketDialContext dial through
+// the route's pool and look the route up at each dial).
 func DialerFor(id string, t Transport) *Dialer {
 	r, in := pick(id, t)
 	if in != nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -63,14 +64,15 @@ func countingListener(t *testing.T) (addr string, accepted *atomic.Int32) {
 func TestInjectorPoolFailoverREST(t *testing.T) {
 	sws, ps := switches(t, 2)
 	sws[0].Set(proxytest.Refuse)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
-	defer srv.Close()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	var conns atomic.Int32
 	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
 		if st == http.StateNew {
 			conns.Add(1)
 		}
 	}
+	srv.Start()
+	defer srv.Close()
 	in := newInjector(t, poolSettings(&runtime.Route{Proxies: ps}))
 	c := in.HTTPClient("binance")
 	for range 3 {
@@ -387,5 +389,54 @@ func TestTableShutdown(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if m := probeCount(rec); m != n {
 		t.Fatalf("%d probes after Shutdown", m-n)
+	}
+}
+
+// TestInjectorPoolNoCredentialInErrors: a pool whose members carry a
+// canary password fails with an error (and observer events) that never
+// contain it.
+func TestInjectorPoolNoCredentialInErrors(t *testing.T) {
+	const canary = "CANARY-5e2f-pool"
+	target, _ := countingListener(t)
+	sws, ps := switches(t, 2)
+	for i, sw := range sws {
+		sw.Set(proxytest.Reset)
+		ps[i].User, ps[i].Password = "user"+canary, runtime.NewSecret(canary)
+	}
+	rec := &recorder{}
+	in := newInjector(t, poolSettings(&runtime.Route{Proxies: ps}), runtime.WithObserver(rec))
+	_, err := in.DialContext(context.Background(), "binance", runtime.TransportWebSocket, "tcp", target)
+	if err == nil {
+		t.Fatal("dial through reset members succeeded")
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for _, s := range []string{err.Error(), fmt.Sprintf("%+v %#v", err, err), fmt.Sprintf("%+v", rec.dones), fmt.Sprintf("%+v", rec.attempts), fmt.Sprintf("%+v", rec.states)} {
+		if strings.Contains(s, canary) {
+			t.Fatalf("credential in %q", s)
+		}
+	}
+}
+
+// TestInjectorPoolOptimistic: an optimistic pool route sends the handshake
+// and the first bytes at once through whichever member it picks, after
+// failing over from a refusing one.
+func TestInjectorPoolOptimistic(t *testing.T) {
+	echo := newEcho(t, "127.0.0.1:0")
+	sws, ps := switches(t, 2)
+	sws[0].Set(proxytest.Refuse)
+	in := newInjector(t, poolSettings(&runtime.Route{Proxies: ps, Optimistic: true}))
+	r := in.Route("binance", runtime.TransportWebSocket)
+	if !r.Optimistic || !r.Proxies[1].Optimistic {
+		t.Fatalf("effective route %+v: members not optimistic", r)
+	}
+	c, err := in.DialContext(context.Background(), "binance", runtime.TransportWebSocket, "tcp", "127.0.0.1:"+echo.port())
+	if err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, c, "ping")
+	c.Close()
+	if got := tunnels(sws); got[1] != 1 {
+		t.Fatalf("tunnels %v", got)
 	}
 }

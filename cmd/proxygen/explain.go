@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -52,24 +54,19 @@ func (c *cli) explain(args []string) int {
 	if !eff.Enabled {
 		fmt.Fprintln(c.stdout, "proxying is disabled: every exchange connects direct")
 	}
-	in, err := runtime.NewInjector(eff) // no lookup: ${VAR}s stay names, nothing dials
-	if err != nil {
+	// Validate as the runtime would; ExplainRoutes itself never dials and
+	// never resolves ${VAR}s.
+	if err := runtime.Validate(eff); err != nil {
 		fmt.Fprintf(c.stderr, "%s: %v\n", *spec, err)
 		return exitInvalid
-	}
-	routes := runtime.ExplainRoutes(eff)
-	infos := in.Explain()
-	if len(routes) != len(infos) {
-		fmt.Fprintf(c.stderr, "proxygen: internal error: %d routes explained, %d resolved\n", len(routes), len(infos))
-		return exitUsage
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "EXCHANGE\tTRANSPORT\tPROXY\tTIMEOUT\tSOURCE\tVARIABLES\tCREDENTIALS")
 	var pools []runtime.RouteExplain
-	for i, r := range infos {
-		e := routes[i]
-		proxy, timeout := r.Proxy, "-"
+	for _, e := range runtime.ExplainRoutes(eff) {
+		proxy, timeout := "direct", "-"
 		if len(e.Members) > 0 {
+			proxy = e.Members[0]
 			if len(e.Members) > 1 {
 				proxy = fmt.Sprintf("%s +%d", e.Members[0], len(e.Members)-1)
 			}
@@ -78,8 +75,13 @@ func (c *cli) explain(args []string) int {
 				pools = append(pools, e)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", label(r.Exchange), r.Transport, proxy, timeout, r.SourceLabel(),
-			strings.Join(r.Env, " "), credentials(e.Vars, *env))
+		vars := envVars(eff, e)
+		source := e.Origin.Source.String()
+		if len(vars) > 0 {
+			source = "env"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", label(e.Exchange), e.Transport, proxy, timeout, source,
+			strings.Join(vars, " "), credentials(e.Vars, *env))
 	}
 	if len(pools) > 0 {
 		fmt.Fprintln(tw)
@@ -101,6 +103,23 @@ func (c *cli) explain(args []string) int {
 		return exitUsage
 	}
 	return exitOK
+}
+
+// envVars names the environment variables that shaped route e (its
+// destination and its settings; ENABLED for a disabled route), sorted.
+func envVars(s runtime.Settings, e runtime.RouteExplain) []string {
+	var out []string
+	if e.Origin.Source == runtime.SourceDisabled {
+		out = append(out, s.FromEnv["enabled"]...)
+	}
+	out = append(out, e.Origin.Env...)
+	for _, st := range e.Settings {
+		if st.Source.Env != "" {
+			out = append(out, st.Source.Env)
+		}
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
 }
 
 // label names a route's exchange, otherID for the default route.
