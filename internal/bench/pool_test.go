@@ -197,3 +197,31 @@ func poolThroughputDial(b *testing.B, _ string) dialFunc {
 	}
 	return poolRoute(b, runtime.Route{Proxies: ms})
 }
+
+// TestPoolTunnelIsPlainConn: a pool route hands back the member's tunnel
+// itself, the plain *net.TCPConn a single-proxy route gives, so a pool
+// adds nothing per byte (the throughput goal's "costs nothing").
+func TestPoolTunnelIsPlainConn(t *testing.T) {
+	sink := target.Echo(t)
+	var ms []*runtime.Proxy
+	for range 4 {
+		s := proxytest.NewSOCKS5(user, pass)
+		t.Cleanup(s.Close)
+		ms = append(ms, member(t, runtime.SOCKS5, s.Addr(), user, pass))
+	}
+	for name, dial := range map[string]dialFunc{
+		"single": poolRoute(t, runtime.Route{Proxies: ms[:1]}),
+		"pool":   poolRoute(t, runtime.Route{Proxies: ms}),
+	} {
+		ctx, cancel := ctxTimeout()
+		c, err := dial(ctx, "tcp", sink)
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, ok := c.(*net.TCPConn); !ok {
+			t.Errorf("%s route's tunnel is a %T, want *net.TCPConn", name, c)
+		}
+		c.Close()
+	}
+}
