@@ -60,6 +60,7 @@ check: generate
 fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
 
-## soak: the 60 s load and soak run through danted and squid (not part of CI)
+## soak: the 60 s load and soak run through danted and squid, then the 60 s
+## soak with faults over a pool of danted, squid and microsocks (not part of CI)
 soak:
 	PROXYGEN_SOAK=1 $(GO) test -race=false -run TestSoak -timeout 15m -v ./internal/systest/soak

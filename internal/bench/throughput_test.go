@@ -31,7 +31,8 @@ type path struct {
 // ways, the forwarding a proxy does, no proxy protocol) to show what one
 // extra hop costs on this machine; then proxygen (standard and optimistic)
 // and x/net/proxy through the in-process proxytest SOCKS5 (auth) and
-// through danted.
+// through danted; "proxytest-pool-std" is a pool route of four proxytest
+// SOCKS5 members (see poolThroughputDial).
 func throughputPaths() []path {
 	var nd net.Dialer
 	viaRelay := func(b *testing.B, addr string) dialFunc {
@@ -84,6 +85,7 @@ func throughputPaths() []path {
 		{"proxytest-proxygen-std", proxygen(proxytestEP, false)},
 		{"proxytest-proxygen-optimistic", proxygen(proxytestEP, true)},
 		{"proxytest-xnet", xnet(proxytestEP)},
+		{"proxytest-pool-std", poolThroughputDial},
 		{"danted-proxygen-std", proxygen(dantedEP, false)},
 		{"danted-proxygen-optimistic", proxygen(dantedEP, true)},
 		{"danted-xnet", xnet(dantedEP)},

@@ -11,7 +11,8 @@ import (
 // under a tenth of one 20 ms round trip.
 const sameRTTTolerance = 0.02
 
-// goalTable renders issue 5's goals with the values of this run.
+// goalTable renders issue 5's goals, then issue 12's pool goals, with the
+// values of this run.
 func goalTable(r map[string]*samples) string {
 	var b strings.Builder
 	b.WriteString("| # | goal | measured (medians of this run) | verdict |\n| --- | --- | --- | --- |\n")
@@ -201,7 +202,7 @@ func goalTable(r map[string]*samples) string {
 	if s := r["gen"]; s != nil {
 		for _, c := range []struct{ name, label string }{
 			{"BenchmarkGenerate/exchanges=1000", "validate + generate, 1,000 exchanges"},
-			{"BenchmarkGenerate/exchanges=10000", "validate + generate, 10,000 exchanges"},
+			{"BenchmarkGenerate/exchanges=4096", "validate + generate, 4,096 exchanges (schema.MaxExchanges, the most a spec may declare)"},
 			{"BenchmarkGoBuild/exchanges=1000", "`go build` of the generated 1,000-exchange package"},
 		} {
 			ns, ok := s.med(c.name, "ns/op")
@@ -212,14 +213,156 @@ func goalTable(r map[string]*samples) string {
 			row("8", c.label, fmt.Sprintf("%.0f ms", ns/1e6), "no numeric goal (reported)")
 		}
 		a, ok1 := s.med("BenchmarkGenerate/exchanges=1000", "ns/op")
-		z, ok2 := s.med("BenchmarkGenerate/exchanges=10000", "ns/op")
+		z, ok2 := s.med("BenchmarkGenerate/exchanges=4096", "ns/op")
 		if ok1 && ok2 {
-			row("8", "scaling 1,000 -> 10,000 exchanges", fmt.Sprintf("%.1fx the time for 10x the exchanges", z/a), "linear would be 10x")
+			row("8", "scaling 1,000 -> 4,096 exchanges", fmt.Sprintf("%.1fx the time for 4.1x the exchanges", z/a), "linear would be 4.1x")
 		}
 	} else {
 		na("8", "generator", "group not run")
 	}
+
+	poolGoals(r, row, na)
 	return b.String()
+}
+
+// poolGoals renders issue 12's pool goals (item 7).
+func poolGoals(r map[string]*samples, row func(n, goal, measured, verdict string), na func(n, goal, why string)) {
+	const n = "12"
+	// Member selection.
+	if s := r["poolselect"]; s != nil {
+		for _, st := range []string{"failover", "round_robin", "random", "sticky", "fastest"} {
+			name := "BenchmarkPoolSelect/" + st
+			goal := fmt.Sprintf("member selection, strategy %s, 4 members <= 25 ns/op, 0 allocs/op", st)
+			ns, ok1 := s.med(name, "ns/op")
+			allocs, ok2 := s.med(name, "allocs/op")
+			if !ok1 || !ok2 {
+				na(n, goal, "no result")
+				continue
+			}
+			v := "met"
+			switch {
+			case ns > 25 && allocs > 0:
+				v = fmt.Sprintf("**missed**: %.0f%% over, and allocates", 100*(ns/25-1))
+			case ns > 25:
+				v = fmt.Sprintf("**missed** by %.2f ns (%.0f%% over)", ns-25, 100*(ns/25-1))
+			case allocs > 0:
+				v = "**missed**: allocates"
+			}
+			row(n, goal, fmt.Sprintf("%.2f ns/op, %g allocs/op", ns, allocs), v)
+		}
+	} else {
+		na(n, "pool member selection", "group not run")
+	}
+
+	// Dial latency through pool routes.
+	if s := r["pool"]; s != nil {
+		key := func(route string) string { return "BenchmarkPoolConnect/route=" + route }
+		get := func(route, unit string) (float64, []float64, bool) {
+			m, ok := s.med(key(route), unit)
+			return m, s.v[key(route)][unit], ok
+		}
+		single, singleS, ok := get("single", "dial-ms")
+		singleEcho, singleEchoS, _ := get("single", "p50-ms")
+		if !ok {
+			na(n, "pool dial latency", "no single-proxy result")
+		} else {
+			if x, xs, ok := get("pool-healthy", "dial-ms"); ok {
+				echo, _, _ := get("pool-healthy", "p50-ms")
+				row(n, "pool route, every member healthy (4, failover): dial <= 1.02x a single-proxy route",
+					fmt.Sprintf("pool %.2f ms, single %.2f ms: %.3fx (to first echo: %.1f ms vs %.1f ms, %.3fx)", x, single, x/single, echo, singleEcho, echo/singleEcho),
+					leVerdict(x, xs, 1.02*single, scale(singleS, 1.02, 0), "1.02x single"))
+			} else {
+				na(n, "pool route, every member healthy", "no result")
+			}
+			if x, xs, ok := get("first-refusing", "dial-ms"); ok {
+				dead, _, _ := get("first-refusing", "dead-rtt-ms")
+				bound := single + dead
+				row(n, "first member refusing (connection refused): dial <= healthy dial + 1 RTT to the dead member",
+					fmt.Sprintf("%.2f ms; healthy single-proxy dial %.2f ms + refused connect to the dead member %.3f ms = %.2f ms (%.3fx the healthy dial)", x, single, dead, bound, x/single),
+					leVerdict(x, xs, bound, scale(singleS, 1, dead), "healthy + 1 RTT"))
+			} else {
+				na(n, "first member refusing", "no result")
+			}
+			if x, xs, ok := get("first-ejected", "dial-ms"); ok {
+				row(n, "first member refusing, once ejected: dial <= 1.02x a healthy single-proxy dial",
+					fmt.Sprintf("%.2f ms vs single %.2f ms: %.3fx", x, single, x/single),
+					leVerdict(x, xs, 1.02*single, scale(singleS, 1.02, 0), "1.02x single"))
+			} else {
+				na(n, "first member ejected", "no result")
+			}
+			if x, xs, ok := get("first-blackholed-hedge200", "p50-ms"); ok {
+				bound := 200 + 1.1*singleEcho
+				row(n, "first member blackholed, `hedge_after_ms: 200`: first WebSocket echo <= 200 ms + 1.1x healthy",
+					fmt.Sprintf("%.1f ms; healthy (single) %.1f ms, bound 200 + 1.1 x %.1f = %.1f ms", x, singleEcho, singleEcho, bound),
+					leVerdict(x, xs, bound, scale(singleEchoS, 1.1, 200), "200 ms + 1.1x healthy"))
+			} else {
+				na(n, "first member blackholed, hedging", "no result")
+			}
+			if x, xs, ok := get("first-blackholed-nohedge", "p50-ms"); ok {
+				bound := 1000 + 1.1*singleEcho
+				v := leVerdict(x, xs, bound, scale(singleEchoS, 1.1, 1000), "attempt timeout + 1.1x healthy")
+				row(n, "(shown with the above) first member blackholed, no hedging, `attempt_timeout_seconds: 1`: first echo bounded by 1 s + 1.1x healthy",
+					fmt.Sprintf("%.1f ms = the 1 s attempt timeout + %.1f ms (healthy %.1f ms); bound %.1f ms", x, x-1000, singleEcho, bound), v)
+			} else {
+				na(n, "first member blackholed, no hedging", "no result")
+			}
+		}
+	} else {
+		na(n, "pool dial latency", "group not run")
+	}
+
+	// Throughput: a pool's tunnel against a single proxy's.
+	if s := r["throughput"]; s != nil {
+		for _, t := range []struct{ bench, unit, label string }{
+			{"BenchmarkBulk", "MB/s", "bulk bytes/s"},
+			{"BenchmarkWebSocketMessages", "msgs/s", "WebSocket messages/s"},
+		} {
+			goal := "pool route (4 healthy members) costs nothing on " + t.label + " (vs a single-proxy route, proxytest)"
+			pool, ok1 := s.med(t.bench+"/path=proxytest-pool-std", t.unit)
+			single, ok2 := s.med(t.bench+"/path=proxytest-proxygen-std", t.unit)
+			if !ok1 || !ok2 {
+				na(n, goal, "no result")
+				continue
+			}
+			v := "met"
+			if pool < single {
+				p := uTest(s.v[t.bench+"/path=proxytest-pool-std"][t.unit], s.v[t.bench+"/path=proxytest-proxygen-std"][t.unit])
+				if p < 0.05 {
+					v = fmt.Sprintf("**missed** by %.1f%% (significant: Mann-Whitney p=%.3f)", 100*(1-pool/single), p)
+				} else {
+					v = fmt.Sprintf("met within noise: median %.1f%% lower, not a significant difference (Mann-Whitney p=%.3f)", 100*(1-pool/single), p)
+				}
+			}
+			row(n, goal, fmt.Sprintf("pool %s, single %s: %.3fx", human(pool, t.unit), human(single, t.unit), pool/single), v)
+		}
+	} else {
+		na(n, "pool throughput", "group not run")
+	}
+}
+
+// scale returns a*x+c for every x: the per-sample bound a goal compares
+// with.
+func scale(xs []float64, a, c float64) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = a*x + c
+	}
+	return out
+}
+
+// leVerdict judges "x <= bound" (lower is better): met when the median is
+// within the bound; above it, a Mann-Whitney test of the samples against
+// the bound's samples (the same rounds, interleaved) tells a significant
+// miss from noise.
+func leVerdict(x float64, xs []float64, bound float64, boundS []float64, what string) string {
+	if x <= bound {
+		return "met"
+	}
+	p := uTest(xs, boundS)
+	if p < 0.05 {
+		return fmt.Sprintf("**missed** by %.2f ms (%.1f%% over %s; significant: Mann-Whitney p=%.3f)", x-bound, 100*(x/bound-1), what, p)
+	}
+	return fmt.Sprintf("**not shown**: median %.2f ms (%.1f%%) over %s, but not significantly (Mann-Whitney p=%.3f)", x-bound, 100*(x/bound-1), what, p)
 }
 
 func human(v float64, unit string) string {

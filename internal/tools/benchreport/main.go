@@ -37,7 +37,7 @@ const benchstat = "golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c
 type group struct {
 	key       string // file name of its results
 	title     string
-	pkg       string // ./internal/bench or ./gen
+	pkg       string // ./internal/bench, ./runtime or ./gen
 	bench     string // -test.bench regexp
 	benchtime string
 	stat      []string // benchstat projection flags
@@ -53,19 +53,25 @@ var groups = []group{
 		"Time from dial to the first WebSocket echo over `wss://` (TCP, tunnel, TLS 1.3, HTTP upgrade, one message) with `internal/testenv/target.Relay` adding 10 ms each way between client and proxy (for `direct`: between client and target), i.e. a 20 ms round trip. `p50-ms` is the median of each run's iterations; `RTTs` is that median divided by 20 ms. Clients: proxygen's `runtime.Dialer` standard and optimistic (as gorilla's `NetDialContext`), `golang.org/x/net/proxy` SOCKS5 with gorilla, gorilla's own `Dialer.Proxy`, `net/http` `Transport.Proxy` with coder/websocket. x/net/proxy has no HTTP CONNECT client, so it is absent from the HTTP rows. danted has no authentication here; proxytest SOCKS5, proxytest HTTP and squid require it."},
 	{"throughput", "Throughput through an established tunnel", "./internal/bench", "^Benchmark(Bulk|WebSocketMessages)$", "1s",
 		[]string{"-col", "/path"},
-		"`Bulk`: 64 KiB writes through an already open tunnel to a sink that reads everything and acknowledges the total (B/s). `WebSocketMessages`: 256-byte binary messages over `wss://`, pipelined (one goroutine writes b.N messages while the other reads the b.N echoes), reported as `msgs/s`. Paths: `direct`; `relay`, a plain TCP forwarder (no proxy protocol, `io.Copy` both ways) showing what one extra forwarding hop costs on this machine; proxygen standard/optimistic and x/net/proxy through the in-process proxytest SOCKS5 (with auth) and through danted. The tunnel is opened before the timer starts. After set-up, proxygen's standard tunnel is the plain `*net.TCPConn` (no wrapper, kernel copy paths intact), so the client adds nothing per byte; what a proxy path loses against `direct` is the proxy's own forwarding (a user-space copy in another process or goroutine, on the same 2 CPUs as client and sink), which the `relay` column isolates."},
+		"`Bulk`: 64 KiB writes through an already open tunnel to a sink that reads everything and acknowledges the total (B/s). `WebSocketMessages`: 256-byte binary messages over `wss://`, pipelined (one goroutine writes b.N messages while the other reads the b.N echoes), reported as `msgs/s`. Paths: `direct`; `relay`, a plain TCP forwarder (no proxy protocol, `io.Copy` both ways) showing what one extra forwarding hop costs on this machine; proxygen standard/optimistic and x/net/proxy through the in-process proxytest SOCKS5 (with auth) and through danted; `proxytest-pool-std`, a pool route of four proxytest SOCKS5 members (failover, built with `runtime.NewInjector`), against the single-proxy `proxytest-proxygen-std`. The tunnel is opened before the timer starts. After set-up, proxygen's standard tunnel is the plain `*net.TCPConn` (no wrapper, kernel copy paths intact), so the client adds nothing per byte; what a proxy path loses against `direct` is the proxy's own forwarding (a user-space copy in another process or goroutine, on the same 2 CPUs as client and sink), which the `relay` column isolates."},
 	{"idle", "Heap per idle tunnel (1,000 tunnels)", "./internal/bench", "^BenchmarkIdleTunnels$", "1x",
 		[]string{"-col", "/path", "-filter", ".unit:heap-B/tunnel"},
 		"1,000 tunnels opened at once to an in-process server that accepts and holds them; heap bytes (runtime.ReadMemStats HeapAlloc after two GCs) after minus before, divided by 1,000. The holder's share is the same in every variant. Each variant warms up with one untimed round of 1,000 dials."},
 	{"dialrate", "Dial rate (1,000 concurrent dials)", "./internal/bench", "^BenchmarkDialRate$", "10x",
 		[]string{"-col", "/path@(danted-xnet danted-proxygen-std direct)", "-filter", ".unit:tunnels/s"},
 		"1,000 dials started at once through danted (direct as a reference); one op is the 1,000 dials, reported as tunnels/s; each sample averages 10 bursts. x/net/proxy is the base column, so `vs base` is proxygen against it. A burst larger than danted's accept backlog loses SYNs to retransmission, which makes single bursts bimodal whatever the client."},
+	{"poolselect", "Pool member selection (4 members)", "./runtime", "^BenchmarkPoolSelect$", "1s",
+		[]string{},
+		"Ordering a 4-member pool's members for one dial (`Pool.order`, what every dial through a pool does before its first attempt), for each strategy: `failover`, `round_robin`, `random`, `sticky` (rendezvous hashing of the target `host:port`), `fastest` (moving averages). No member ejected. `runtime` is its own module: its test binary is built in `./runtime`."},
+	{"pool", "Pool routes: failover, ejection and hedging (dial to first WebSocket echo, 20 ms RTT)", "./internal/bench", "^BenchmarkPoolConnect$", "12x",
+		[]string{"-col", "/route", "-filter", ".unit:p50-ms OR .unit:dial-ms OR .unit:dead-rtt-ms"},
+		"Time from dial to the first WebSocket echo over `wss://` (as in Connect latency; `dial-ms` is the dial alone, the tunnel before TLS) through routes built with `runtime.NewInjector` and dialled with its `WebSocketDialContext`. Every healthy member is an in-process SOCKS5 proxy with authentication behind its own relay adding 10 ms each way (20 ms RTT). `single`: a route of one proxy. `pool-healthy`: four healthy members, strategy failover (the first carries every tunnel, so the difference with `single` is the pool's own cost). `first-refusing`: a member whose port refuses connections (on loopback, no relay) before the healthy one, never ejected (`after_failures: 100`); `dead-rtt-ms` is a refused TCP connect to it, the round trip the failover costs. `first-ejected`: the same pool once one failure has ejected the refusing member (for an hour). `first-blackholed-hedge200`: a member that accepts and never answers before the healthy one, `hedge_after_ms: 200`. `first-blackholed-nohedge`: the same without hedging, `attempt_timeout_seconds: 1`."},
 	{"observe", "Dial cost with each observer", "./internal/bench", "^BenchmarkObservedDial$", "1s",
 		[]string{"-row", "/route", "-col", "/observer"},
 		"A tunnel's set-up and close through `runtime.NewInjector` over in-process proxytest SOCKS5 servers on loopback (a single-proxy route, and a two-member pool with both healthy), with no observer (the injector's Stats only), `observe/proxyprom`, `observe/proxyotel` with the OpenTelemetry SDK (every span sampled, recorded and handed to a discarding exporter; metrics to a manual reader) and `observe/proxyotel` on the global providers with no SDK installed. An observer that watches tunnels makes each tunnel one small wrapper (one allocation); the rest of each column's difference is the adapter's own work."},
 	{"gen", "Generator scale", "./gen", "^Benchmark(Generate|GoBuild)$", "3x",
 		[]string{},
-		"`Generate`: `schema.Load` (YAML with positions, JSON Schema and semantic validation) plus `gen.Generate` for 1,000 and 10,000 exchanges. `GoBuild`: `go build ./...` of the generated 1,000-exchange package in a module that uses this repository's runtime; a constant in a second file changes every op so the package is really compiled (the runtime package stays cached, as in a user's build)."},
+		"`Generate`: `schema.Load` (YAML with positions, JSON Schema and semantic validation) plus `gen.Generate` for 1,000 exchanges and for 4,096, `schema.MaxExchanges`, the most a spec may declare. `GoBuild`: `go build ./...` of the generated 1,000-exchange package in a module that uses this repository's runtime; a constant in a second file changes every op so the package is really compiled (the runtime package stays cached, as in a user's build)."},
 }
 
 func main() {
@@ -115,12 +121,16 @@ func run(out string, rounds int, only, keep string) error {
 		if _, ok := bins[g.pkg]; ok {
 			continue
 		}
+		// Built from inside the package's directory, so a package of
+		// another module of the repository (./runtime) builds too.
 		bin := filepath.Join(dir, strings.ReplaceAll(strings.Trim(g.pkg, "./"), "/", "_")+".test")
-		args := []string{"test", "-c", "-o", bin, g.pkg}
-		cmds = append(cmds, "go "+strings.Join(args, " "))
+		args := []string{"test", "-c", "-o", bin, "."}
+		cmds = append(cmds, fmt.Sprintf("(cd %s && go %s)", g.pkg, strings.Join(args, " ")))
 		logf("building %s", g.pkg)
-		if o, err := exec.Command("go", args...).CombinedOutput(); err != nil {
-			return fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, o)
+		build := exec.Command("go", args...)
+		build.Dir = g.pkg
+		if o, err := build.CombinedOutput(); err != nil {
+			return fmt.Errorf("go %s (in %s): %v\n%s", strings.Join(args, " "), g.pkg, err, o)
 		}
 		bins[g.pkg] = bin
 	}
