@@ -56,6 +56,21 @@ type tableRoutes struct {
 	defHTTP, defWS  *Route   // for an index outside the table
 	in              *Injector
 	byIndex         []*route // the injector's route of each index
+	// firstHTTP and firstWS are each route's first member (nil: direct),
+	// so HTTPProxy(e) is one index, as before routes were pools.
+	firstHTTP, firstWS []*Proxy
+}
+
+// indexFirst fills the first-member slices from the routes.
+func (r *tableRoutes) indexFirst() {
+	r.firstHTTP = make([]*Proxy, len(r.http))
+	r.firstWS = make([]*Proxy, len(r.webSocket))
+	for i := range r.http {
+		r.firstHTTP[i] = firstMember(r.http[i])
+	}
+	for i := range r.webSocket {
+		r.firstWS[i] = firstMember(r.webSocket[i])
+	}
 }
 
 // NewTable returns the table of a generated package: settings returns its
@@ -101,6 +116,7 @@ func NewTable(settings func() Settings, ids []string, http, webSocket []*Route, 
 		t.compiled.http[i] = complete(h)
 		t.compiled.webSocket[i] = complete(w)
 	}
+	t.compiled.indexFirst()
 	return t
 }
 
@@ -150,11 +166,23 @@ func (t *Table) WebSocketRoute(i int) *Route {
 
 // HTTPProxy returns the first member of the REST route of exchange index i;
 // nil means direct.
-func (t *Table) HTTPProxy(i int) *Proxy { return firstMember(t.HTTPRoute(i)) }
+func (t *Table) HTTPProxy(i int) *Proxy {
+	r := t.routes()
+	if uint(i) < uint(len(r.firstHTTP)) {
+		return r.firstHTTP[i]
+	}
+	return firstMember(r.defHTTP)
+}
 
 // WebSocketProxy returns the first member of the WebSocket route of
 // exchange index i; nil means direct.
-func (t *Table) WebSocketProxy(i int) *Proxy { return firstMember(t.WebSocketRoute(i)) }
+func (t *Table) WebSocketProxy(i int) *Proxy {
+	r := t.routes()
+	if uint(i) < uint(len(r.firstWS)) {
+		return r.firstWS[i]
+	}
+	return firstMember(r.defWS)
+}
 
 func firstMember(r *Route) *Proxy {
 	if r.Direct || len(r.Proxies) == 0 {
@@ -267,6 +295,7 @@ func (t *Table) Init(opts ...Option) error {
 		r.http[i] = in.Route(id, TransportHTTP)
 		r.webSocket[i] = in.Route(id, TransportWebSocket)
 	}
+	r.indexFirst()
 	old := t.current.Swap(r)
 	// Late-bound clients now send through the new routes; drop the idle
 	// connections of the old ones (a kill switch must not leave pooled
