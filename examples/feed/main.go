@@ -13,6 +13,9 @@
 // proxyprom) on http://host:port/metrics, and keeps serving them after the
 // run until interrupted.
 //
+// It must not reach beyond loopback or print a credential: the demo's
+// passwords are set in its own environment and appear nowhere in its output.
+//
 //	go generate ./examples/feed/... && go run ./examples/feed
 //	go run ./examples/feed -metrics 127.0.0.1:9464
 package main

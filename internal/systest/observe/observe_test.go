@@ -1,6 +1,3 @@
-// Package observe holds the system tests of the observability adapters
-// against real servers: a real Prometheus server scraping a program that
-// dials through real proxies (danted, squid) with observe/proxyprom.
 package observe
 
 import (
